@@ -1,0 +1,308 @@
+// The DittoServer spec and status schemas: one source of truth for the hook's own validation and for the CRD
+// (scripts/gen-crd.ts renders manifests/crd/ and the chart's crds/ from these objects; a test keeps them equal).
+// They are structural OpenAPI v3 schemas as Kubernetes wants them; the `x-kubernetes-*` keywords are ignored by
+// the hook's ajv (CEL rules are re-implemented in spec.ts so that a request that bypassed the CRD is still checked).
+
+const secretKeySelector = (description: string) =>
+  ({
+    type: 'object',
+    description,
+    required: ['name', 'key'],
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
+      key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
+    },
+  }) as const
+
+export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'
+/** Sizes as the upstream CRD accepted them (binary suffixes), without zero. */
+export const QUANTITY = '^[1-9][0-9]*(Ki|Mi|Gi|Ti|Pi)$'
+/** Go `time.ParseDuration` syntax, unsigned (a negative interval makes no sense anywhere in this spec). */
+export const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$'
+
+const port = (description: string, dflt?: number) =>
+  ({
+    type: 'integer',
+    format: 'int32',
+    minimum: 1,
+    maximum: 65535,
+    description,
+    ...(dflt === undefined ? {} : { default: dflt }),
+  }) as const
+
+const stringMap = (description: string) =>
+  ({ type: 'object', description, additionalProperties: { type: 'string' } }) as const
+
+const duration = (description: string, dflt: string) =>
+  ({ type: 'string', pattern: GO_DURATION, default: dflt, description }) as const
+
+const quantityMap = {
+  type: 'object',
+  additionalProperties: {
+    anyOf: [{ type: 'integer' }, { type: 'string' }],
+    'x-kubernetes-int-or-string': true,
+  },
+} as const
+
+const openObject = (description: string) =>
+  ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true }) as const
+
+const serviceTuning = {
+  type: { type: 'string', enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] },
+  annotations: stringMap('Annotations put on the Service (e.g. cloud load-balancer settings).'),
+  loadBalancerSourceRanges: {
+    type: 'array',
+    description: 'CIDRs allowed to reach a LoadBalancer Service.',
+    items: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' },
+  },
+  externalTrafficPolicy: { type: 'string', enum: ['Cluster', 'Local'] },
+} as const
+
+/**
+ * CEL: the metrics port must not collide with the API port while metrics are enabled. Written against the
+ * object after API-server defaulting, which only fills fields of objects that are present, hence the `has()`
+ * fallbacks to the schema defaults. spec.ts enforces the same rule for requests that bypassed the CRD.
+ */
+const METRICS_PORT_RULE =
+  '!has(self.metrics) || !has(self.metrics.enabled) || !self.metrics.enabled || ' +
+  '(has(self.metrics.port) ? self.metrics.port : 9090) != ' +
+  '(has(self.controlPlane) && has(self.controlPlane.port) ? self.controlPlane.port : 8080)'
+
+export const specSchema = {
+  type: 'object',
+  description:
+    'Desired state of a DittoFS server. Fields marked deprecated are accepted, ignored and reported.',
+  required: ['storage'],
+  'x-kubernetes-validations': [
+    {
+      rule: METRICS_PORT_RULE,
+      message: 'spec.metrics.port must differ from spec.controlPlane.port while metrics are enabled',
+      fieldPath: '.metrics.port',
+    },
+  ],
+  properties: {
+    image: {
+      type: 'string',
+      minLength: 1,
+      default: 'marmos91c/dittofs:latest',
+      description: 'DittoFS image.',
+    },
+    replicas: {
+      type: 'integer',
+      format: 'int32',
+      minimum: 0,
+      maximum: 1,
+      default: 1,
+      description: '0 stops the server (data kept), 1 runs it. DittoFS runs a single replica.',
+    },
+    storage: {
+      type: 'object',
+      description: 'Persistent volumes (volumeClaimTemplates: fixed once the StatefulSet exists).',
+      required: ['metadataSize'],
+      properties: {
+        metadataSize: { type: 'string', pattern: QUANTITY, description: 'Metadata volume size, e.g. 10Gi.' },
+        contentSize: {
+          type: 'string',
+          pattern: QUANTITY,
+          description: 'Optional content (block) volume size.',
+        },
+        controlPlaneSize: {
+          type: 'string',
+          pattern: QUANTITY,
+          default: '1Gi',
+          description: 'Control-plane database volume size (users and adapters survive restarts).',
+        },
+        storageClassName: { type: 'string', minLength: 1, description: 'StorageClass for every volume.' },
+        cacheSize: {
+          type: 'string',
+          description: 'Deprecated (DittoFS <= v0.4): accepted and ignored; the cache volume is gone.',
+        },
+      },
+    },
+    database: {
+      type: 'object',
+      description: 'Control-plane database.',
+      properties: {
+        type: {
+          type: 'string',
+          enum: ['sqlite', 'postgres'],
+          default: 'sqlite',
+          description: 'postgres needs postgresSecretRef (which wins when set).',
+        },
+        sqlite: {
+          type: 'object',
+          properties: {
+            path: { type: 'string', pattern: '^/', description: 'SQLite file path in the pod.' },
+          },
+        },
+        postgresSecretRef: secretKeySelector('Secret key holding the PostgreSQL connection string.'),
+      },
+    },
+    controlPlane: {
+      type: 'object',
+      description: 'The DittoFS REST API (control plane).',
+      properties: { port: port('DittoFS REST API port.', 8080) },
+    },
+    metrics: {
+      type: 'object',
+      description: 'Prometheus metrics endpoint of the server and its <name>-metrics Service.',
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'Serve metrics and create <name>-metrics.' },
+        port: port('Prometheus metrics port.', 9090),
+      },
+    },
+    identity: {
+      type: 'object',
+      description: 'Authentication settings of the DittoFS control plane.',
+      properties: {
+        type: { type: 'string', description: 'Deprecated (DittoFS <= v0.4): accepted and ignored.' },
+        jwt: {
+          type: 'object',
+          description: 'JWT signing and token lifetimes.',
+          properties: {
+            secretRef: secretKeySelector('JWT signing secret (>= 32 characters). Generated when omitted.'),
+            accessTokenDuration: duration('Access-token lifetime.', '15m'),
+            refreshTokenDuration: duration('Refresh-token lifetime.', '168h'),
+            issuer: { type: 'string', description: 'Deprecated: the server ignores it.' },
+          },
+        },
+        admin: {
+          type: 'object',
+          description: 'The initial DittoFS administrator.',
+          properties: {
+            username: { type: 'string', minLength: 1, default: 'admin', description: 'Admin user name.' },
+            passwordSecretRef: secretKeySelector('Cleartext initial admin password. Generated when omitted.'),
+          },
+        },
+      },
+    },
+    service: {
+      type: 'object',
+      description: 'The API Service.',
+      properties: {
+        type: { ...serviceTuning.type, default: 'ClusterIP' },
+        annotations: serviceTuning.annotations,
+      },
+    },
+    adapterDiscovery: {
+      type: 'object',
+      description: 'How the hook learns which protocol adapters (NFS, SMB, ...) DittoFS runs.',
+      properties: {
+        pollingInterval: duration('How often the adapter list is polled (floor 10s).', '30s'),
+      },
+    },
+    adapterServices: {
+      type: 'object',
+      description: 'One Service per active DittoFS adapter.',
+      properties: {
+        ...serviceTuning,
+        type: { ...serviceTuning.type, default: 'LoadBalancer' },
+        removalGracePeriod: duration('How long a vanished adapter keeps its Service.', '60s'),
+        loadBalancerTimeout: duration('When a LoadBalancer without ingress is reported.', '5m'),
+        overrides: {
+          type: 'object',
+          description: 'Per adapter type (e.g. nfs, smb) settings that win over the ones above.',
+          additionalProperties: { type: 'object', properties: serviceTuning },
+        },
+      },
+    },
+    networkPolicy: {
+      type: 'object',
+      description: 'NetworkPolicies for the server: a baseline one (API, metrics) and one per adapter.',
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'Create the NetworkPolicies.' },
+        from: {
+          type: 'array',
+          description: 'NetworkPolicyPeer list allowed in; empty allows any source.',
+          items: openObject('A networking.k8s.io/v1 NetworkPolicyPeer.'),
+        },
+      },
+    },
+    resources: {
+      type: 'object',
+      description: 'Container resources (core/v1 ResourceRequirements).',
+      properties: {
+        limits: quantityMap,
+        requests: quantityMap,
+        claims: { type: 'array', items: openObject('A resource claim.') },
+      },
+    },
+    securityContext: openObject('Container SecurityContext (a restricted one is used when omitted).'),
+    podSecurityContext: openObject('Pod SecurityContext (fsGroup 65532 etc. when omitted).'),
+    nfsPort: {
+      type: 'integer',
+      description: 'Deprecated: adapters are discovered from the DittoFS API. Accepted and ignored.',
+    },
+    smb: openObject('Deprecated: adapters are discovered from the DittoFS API. Accepted and ignored.'),
+    cache: openObject('Deprecated (DittoFS <= v0.4): accepted and ignored.'),
+    s3: {
+      type: 'object',
+      description: 'S3 credentials exposed to the server as AWS_* environment variables.',
+      properties: {
+        region: { type: 'string', default: 'eu-west-1' },
+        bucket: { type: 'string', description: 'Informational only.' },
+        credentialsSecretRef: {
+          type: 'object',
+          required: ['secretName'],
+          properties: {
+            secretName: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
+            accessKeyIdKey: { type: 'string', minLength: 1, default: 'accessKeyId' },
+            secretAccessKeyKey: { type: 'string', minLength: 1, default: 'secretAccessKey' },
+            endpointKey: { type: 'string', minLength: 1, default: 'endpoint' },
+          },
+        },
+      },
+    },
+    percona: openObject('Percona PostgreSQL (upstream operator). Accepted; enabled: true is not supported.'),
+  },
+} as const
+
+const condition = {
+  type: 'object',
+  required: ['type', 'status'],
+  properties: {
+    type: { type: 'string' },
+    status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+    reason: { type: 'string' },
+    message: { type: 'string' },
+    lastTransitionTime: { type: 'string', format: 'date-time' },
+    observedGeneration: { type: 'integer', format: 'int64' },
+  },
+} as const
+
+export const statusSchema = {
+  type: 'object',
+  description: 'Observed state, written by the dittofs-hooks sync hook (replaced whole on each sync).',
+  properties: {
+    observedGeneration: { type: 'integer', format: 'int64' },
+    phase: { type: 'string', enum: ['Pending', 'Running', 'Stopped', 'Failed', 'Deleting'] },
+    replicas: { type: 'integer', format: 'int32' },
+    readyReplicas: { type: 'integer', format: 'int32' },
+    availableReplicas: { type: 'integer', format: 'int32' },
+    configHash: { type: 'string' },
+    apiEndpoint: { type: 'string' },
+    adapters: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['type', 'port'],
+        properties: {
+          type: { type: 'string' },
+          port: { type: 'integer', format: 'int32' },
+          enabled: { type: 'boolean' },
+          running: { type: 'boolean' },
+          serviceName: { type: 'string' },
+          serviceType: { type: 'string' },
+          endpoints: { type: 'array', items: { type: 'string' } },
+          missingSince: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
+    conditions: {
+      type: 'array',
+      items: condition,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    },
+  },
+} as const

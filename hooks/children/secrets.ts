@@ -1,0 +1,131 @@
+import { createHmac } from 'node:crypto'
+import type { DittoServerSpec, SecretKeyRef } from '../dittoserver/spec.js'
+import type { KubeObject } from '../metacontroller/types.js'
+import { childLabels, childNames } from './naming.js'
+
+// Generated Secrets are children like any other, so they must come out the same on every sync and on every hook
+// replica: a value the cluster already holds always wins (users may rotate it; the CompositeController updates
+// Secrets OnDelete only), and a missing value is derived from HOOKS_SECRET_KEY and the parent's UID, never random.
+
+export const OPERATOR_USERNAME = 'k8s-operator'
+export const JWT_SECRET_KEY = 'jwt-secret'
+
+export type SecretPurpose = 'jwt-secret' | 'admin-password' | 'operator-password'
+
+/** base64url(HMAC-SHA256(key, "<uid>/<purpose>")): 43 URL-safe characters, enough for DittoFS' 32-char minimum. */
+export const deriveSecret = (key: Buffer, parentUid: string, purpose: SecretPurpose): string =>
+  createHmac('sha256', key).update(`${parentUid}/${purpose}`).digest('base64url')
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
+
+/** The decoded value of `data[key]`, or undefined when it is absent, empty or not valid base64. */
+export function secretValue(secret: KubeObject | undefined, key: string): string | undefined {
+  const data = secret?.data
+  if (!data || typeof data !== 'object') return undefined
+  const encoded = (data as Record<string, unknown>)[key]
+  if (typeof encoded !== 'string' || encoded === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded))
+    return undefined
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8')
+  return decoded === '' ? undefined : decoded
+}
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface SecretInputs {
+  spec: DittoServerSpec
+  parentName: string
+  parentUid: string
+  secretKey: Buffer
+  /** Observed children Secrets by name. */
+  ownSecrets: Map<string, KubeObject>
+  /** Related Secrets (from customize) by name; undefined when the request carries no Secret group at all. */
+  relatedSecrets: Map<string, KubeObject> | undefined
+}
+
+export interface ResolvedSecrets {
+  children: KubeObject[]
+  /** The JWT signing secret the pod will read, when the request shows it. */
+  jwtSecret: string | undefined
+  /** Credentials the cluster already holds (never ones created in this same response). */
+  admin: Credentials | undefined
+  operator: Credentials | undefined
+  /** Secrets named by the spec that the request shows do not exist (customize ran, the Secret is absent). */
+  missing: string[]
+}
+
+const secretChild = (name: string, parent: string, data: Record<string, string>): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, labels: childLabels(parent) },
+  type: 'Opaque',
+  // `data`, not `stringData`: the API server stores `data`, so the returned form matches what is observed.
+  data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+})
+
+/** Reads a user-named Secret key from `related`; `missing` when customize ran and the Secret is not there. */
+function readRef(
+  ref: SecretKeyRef,
+  related: Map<string, KubeObject> | undefined,
+): { value?: string; missing: boolean } {
+  if (!related) return { missing: false }
+  const secret = related.get(ref.name)
+  if (!secret) return { missing: true }
+  const value = secretValue(secret, ref.key)
+  return value === undefined ? { missing: true } : { value, missing: false }
+}
+
+export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
+  const { spec, parentName, parentUid, secretKey, ownSecrets, relatedSecrets } = input
+  const names = childNames(parentName)
+  const children: KubeObject[] = []
+  const missing: string[] = []
+  const generated = (secretName: string, key: string, purpose: SecretPurpose) => {
+    const observed = secretValue(ownSecrets.get(secretName), key)
+    return {
+      value: observed ?? deriveSecret(secretKey, parentUid, purpose),
+      observed: observed !== undefined,
+    }
+  }
+
+  let jwtSecret: string | undefined
+  if (spec.jwt.secretRef) {
+    const read = readRef(spec.jwt.secretRef, relatedSecrets)
+    jwtSecret = read.value
+    if (read.missing) missing.push(`${spec.jwt.secretRef.name}/${spec.jwt.secretRef.key}`)
+  } else {
+    jwtSecret = generated(names.jwtSecret, JWT_SECRET_KEY, 'jwt-secret').value
+    children.push(secretChild(names.jwtSecret, parentName, { [JWT_SECRET_KEY]: jwtSecret }))
+  }
+
+  let admin: Credentials | undefined
+  if (spec.admin.passwordSecretRef) {
+    const read = readRef(spec.admin.passwordSecretRef, relatedSecrets)
+    if (read.value !== undefined) admin = { username: spec.admin.username, password: read.value }
+    if (read.missing) missing.push(`${spec.admin.passwordSecretRef.name}/${spec.admin.passwordSecretRef.key}`)
+  } else {
+    const password = generated(names.adminCredentials, 'password', 'admin-password')
+    children.push(
+      secretChild(names.adminCredentials, parentName, {
+        username: spec.admin.username,
+        password: password.value,
+      }),
+    )
+    if (password.observed) admin = { username: spec.admin.username, password: password.value }
+  }
+
+  const operatorPassword = generated(names.operatorCredentials, 'password', 'operator-password')
+  children.push(
+    secretChild(names.operatorCredentials, parentName, {
+      username: OPERATOR_USERNAME,
+      password: operatorPassword.value,
+    }),
+  )
+  const operator = operatorPassword.observed
+    ? { username: OPERATOR_USERNAME, password: operatorPassword.value }
+    : undefined
+
+  return { children, jwtSecret, admin, operator, missing }
+}

@@ -1,0 +1,63 @@
+import type { DittoServerSpec } from '../dittoserver/spec.js'
+import type { KubeObject } from '../metacontroller/types.js'
+import { childLabels, childNames, podLabels } from './naming.js'
+
+// The static Services. Never `clusterIP` (except `None` on the headless one, set from creation), never
+// `nodePort`: the API server assigns them, dynamic apply keeps what nobody applied, and setting them would
+// either be rejected as immutable or churn NodePorts.
+
+export const tcpPort = (name: string, port: number) => ({ name, port, targetPort: port, protocol: 'TCP' })
+
+const service = (
+  name: string,
+  parent: string,
+  spec: Record<string, unknown>,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: {
+    name,
+    labels: { ...childLabels(parent), ...extra.labels },
+    ...(extra.annotations && Object.keys(extra.annotations).length > 0
+      ? { annotations: extra.annotations }
+      : {}),
+  },
+  spec: { ...spec, selector: podLabels(parent) },
+})
+
+export function buildStaticServices(parent: string, spec: DittoServerSpec): KubeObject[] {
+  const names = childNames(parent)
+  const services = [
+    // The StatefulSet's governing Service; publishes the pod before it is ready so it has DNS while starting.
+    service(names.headlessService, parent, {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      ports: [tcpPort('api', spec.apiPort)],
+    }),
+    service(
+      names.apiService,
+      parent,
+      { type: spec.apiService.type, ports: [tcpPort('api', spec.apiPort)] },
+      { annotations: spec.apiService.annotations },
+    ),
+  ]
+  if (spec.metrics.enabled) {
+    services.push(
+      service(
+        names.metricsService,
+        parent,
+        { type: 'ClusterIP', ports: [tcpPort('metrics', spec.metrics.port)] },
+        {
+          labels: { 'dittofs.io/metrics-service': 'true' },
+          annotations: {
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(spec.metrics.port),
+            'prometheus.io/path': '/metrics',
+          },
+        },
+      ),
+    )
+  }
+  return services
+}

@@ -1,0 +1,210 @@
+import type { DittoServerSpec } from '../dittoserver/spec.js'
+import type { KubeObject } from '../metacontroller/types.js'
+import { childLabels, childNames, podLabels } from './naming.js'
+import { JWT_SECRET_KEY } from './secrets.js'
+
+// The DittoFS StatefulSet. Its pod template depends only on the spec and the config hash: adapter discovery
+// never touches it (no adapter ports, annotations or hashes), so adapters coming and going never restart the pod.
+// Fields are written the way the API server stores them, so an unchanged StatefulSet is never updated.
+
+export const CONFIG_HASH_ANNOTATION = 'dittofs.io/config-hash'
+export const SECRET_DIGEST_ANNOTATION = 'dittofs.io/secret-hash'
+
+const MOUNTS = {
+  config: '/config',
+  controlplane: '/data/controlplane',
+  metadata: '/data/store/metadata',
+  content: '/data/store/block',
+} as const
+
+const RESTRICTED_POD_SECURITY = {
+  fsGroup: 65532,
+  runAsGroup: 65532,
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
+}
+
+const RESTRICTED_CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  runAsNonRoot: true,
+  seccompProfile: { type: 'RuntimeDefault' },
+}
+
+const probe = (
+  path: string,
+  timing: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number },
+) => ({
+  httpGet: { path, port: 'api', scheme: 'HTTP' },
+  initialDelaySeconds: timing.initialDelaySeconds,
+  periodSeconds: timing.periodSeconds,
+  timeoutSeconds: 5,
+  successThreshold: 1,
+  failureThreshold: timing.failureThreshold,
+})
+
+const secretEnv = (name: string, secret: string, key: string, optional?: boolean) => ({
+  name,
+  valueFrom: { secretKeyRef: { name: secret, key, ...(optional ? { optional: true } : {}) } },
+})
+
+export function containerEnv(parent: string, spec: DittoServerSpec) {
+  const names = childNames(parent)
+  const jwt = spec.jwt.secretRef ?? { name: names.jwtSecret, key: JWT_SECRET_KEY }
+  const admin = spec.admin.passwordSecretRef ?? { name: names.adminCredentials, key: 'password' }
+  const env: Array<Record<string, unknown>> = [
+    secretEnv('DITTOFS_CONTROLPLANE_SECRET', jwt.name, jwt.key),
+    // Read by the server only when it creates the admin user (first start); it then needs no password change.
+    secretEnv('DITTOFS_ADMIN_INITIAL_PASSWORD', admin.name, admin.key),
+  ]
+  const pg = spec.database.postgresSecretRef
+  if (spec.database.type === 'postgres' && pg) {
+    env.push(
+      secretEnv('DITTOFS_DATABASE_POSTGRES_HOST', pg.name, 'host'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_PORT', pg.name, 'port', true),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_DATABASE', pg.name, 'database'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_USER', pg.name, 'user'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_PASSWORD', pg.name, 'password'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_SSLMODE', pg.name, 'sslmode', true),
+    )
+  }
+  if (spec.s3) {
+    env.push(
+      secretEnv('AWS_ACCESS_KEY_ID', spec.s3.secretName, spec.s3.accessKeyIdKey),
+      secretEnv('AWS_SECRET_ACCESS_KEY', spec.s3.secretName, spec.s3.secretAccessKeyKey),
+      secretEnv('AWS_ENDPOINT_URL', spec.s3.secretName, spec.s3.endpointKey, true),
+    )
+    if (spec.s3.region !== '') env.push({ name: 'AWS_REGION', value: spec.s3.region })
+  }
+  return env
+}
+
+const claim = (name: string, size: string, storageClassName: string | undefined) => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name },
+  spec: {
+    accessModes: ['ReadWriteOnce'],
+    resources: { requests: { storage: size } },
+    ...(storageClassName ? { storageClassName } : {}),
+    volumeMode: 'Filesystem',
+  },
+})
+
+export function volumeClaimTemplates(spec: DittoServerSpec) {
+  const { storage } = spec
+  const claims = [
+    claim('controlplane', storage.controlPlaneSize, storage.storageClassName),
+    claim('metadata', storage.metadataSize, storage.storageClassName),
+  ]
+  if (storage.contentSize) claims.push(claim('content', storage.contentSize, storage.storageClassName))
+  return claims
+}
+
+type Obj = Record<string, unknown>
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {})
+
+/** `name=size[@class]` per claim template, for comparing desired storage with what exists. */
+const claimShape = (templates: unknown): string[] =>
+  (Array.isArray(templates) ? templates : [])
+    .map((t) => {
+      const spec = obj(obj(t).spec)
+      const size = obj(obj(spec.resources).requests).storage
+      const cls = spec.storageClassName
+      return `${String(obj(obj(t).metadata).name)}=${String(size)}${cls ? `@${String(cls)}` : ''}`
+    })
+    .sort()
+
+export interface StatefulSetResult {
+  statefulSet: KubeObject
+  /** Human-readable storage changes that were not applied because the StatefulSet already exists. */
+  ignoredStorageChanges: string[]
+}
+
+export function buildStatefulSet(
+  parent: string,
+  spec: DittoServerSpec,
+  hashes: { configHash: string; secretDigest: string },
+  observed: KubeObject | undefined,
+): StatefulSetResult {
+  const names = childNames(parent)
+  const ports = [{ name: 'api', containerPort: spec.apiPort, protocol: 'TCP' }]
+  if (spec.metrics.enabled) ports.push({ name: 'metrics', containerPort: spec.metrics.port, protocol: 'TCP' })
+  const mounts: Array<{ name: string; mountPath: string; readOnly?: boolean }> = [
+    { name: 'config', mountPath: MOUNTS.config, readOnly: true },
+    { name: 'controlplane', mountPath: MOUNTS.controlplane },
+    { name: 'metadata', mountPath: MOUNTS.metadata },
+  ]
+  if (spec.storage.contentSize) mounts.push({ name: 'content', mountPath: MOUNTS.content })
+
+  const container: Obj = {
+    name: 'dittofs',
+    image: spec.image,
+    command: ['/app/dfs'],
+    args: ['start', '--foreground', '--config', `${MOUNTS.config}/config.yaml`],
+    ports,
+    env: containerEnv(parent, spec),
+    volumeMounts: mounts,
+    startupProbe: probe('/health', { initialDelaySeconds: 0, periodSeconds: 5, failureThreshold: 30 }),
+    livenessProbe: probe('/health', { initialDelaySeconds: 15, periodSeconds: 10, failureThreshold: 3 }),
+    readinessProbe: probe('/health/ready', {
+      initialDelaySeconds: 10,
+      periodSeconds: 5,
+      failureThreshold: 3,
+    }),
+    // Lets endpoints drop the pod before DittoFS stops accepting connections.
+    lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 5'] } } },
+    securityContext: spec.securityContext ?? RESTRICTED_CONTAINER_SECURITY,
+  }
+  if (spec.resources) container.resources = spec.resources
+
+  const desiredClaims = volumeClaimTemplates(spec)
+  const observedSpec = observed ? obj(observed.spec) : undefined
+  const ignoredStorageChanges: string[] = []
+  if (observedSpec) {
+    const want = claimShape(desiredClaims).join(', ')
+    const have = claimShape(observedSpec.volumeClaimTemplates).join(', ')
+    if (want !== have) ignoredStorageChanges.push(`volume claims are ${have}; the spec asks for ${want}`)
+  }
+
+  const statefulSet: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: names.statefulSet, labels: childLabels(parent) },
+    spec: {
+      replicas: spec.replicas,
+      // Immutable once created: echo exactly what exists, or the API server rejects every update for ever.
+      serviceName: observedSpec?.serviceName ?? names.headlessService,
+      selector: observedSpec?.selector ?? { matchLabels: podLabels(parent) },
+      podManagementPolicy: observedSpec?.podManagementPolicy ?? 'OrderedReady',
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      template: {
+        metadata: {
+          labels: podLabels(parent),
+          annotations: {
+            [CONFIG_HASH_ANNOTATION]: hashes.configHash,
+            [SECRET_DIGEST_ANNOTATION]: hashes.secretDigest,
+          },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: spec.podSecurityContext ?? RESTRICTED_POD_SECURITY,
+          // DittoFS' shutdown_timeout (30s) plus the preStop sleep, with margin.
+          terminationGracePeriodSeconds: 45,
+          containers: [container],
+          volumes: [{ name: 'config', configMap: { name: names.config } }],
+        },
+      },
+      volumeClaimTemplates: observedSpec?.volumeClaimTemplates ?? desiredClaims,
+    },
+  }
+  return { statefulSet, ignoredStorageChanges }
+}
+
+/** The digest annotation the observed pod template carries, to keep when the request hides a secret value. */
+export const observedSecretDigest = (observed: KubeObject | undefined): string | undefined => {
+  const annotations = obj(obj(obj(obj(observed?.spec).template).metadata).annotations)
+  const value = annotations[SECRET_DIGEST_ANNOTATION]
+  return typeof value === 'string' ? value : undefined
+}

@@ -1,0 +1,105 @@
+import sensible from '@fastify/sensible'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { Discovery } from './discovery/discovery.js'
+import { PollSchedule } from './discovery/schedule.js'
+import { createMetrics } from './metrics.js'
+import { HookService } from './reconcile/service.js'
+import { hookRoutes } from './routes/hooks.js'
+import { sendProblem } from './routes/problem.js'
+import type { Settings } from './settings.js'
+
+// buildApp wires settings and dependencies into a Fastify instance with every route, without listening: tests
+// use it through inject() or listen on port 0; server.ts adds the process concerns (signals, listen).
+
+export interface AppDeps {
+  /** Clock in ms since epoch; the Metacontroller simulator injects a virtual one. */
+  now?: () => number
+  discovery?: Discovery
+  schedule?: PollSchedule
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Log paths that could ever hold a credential; pino replaces them with "[redacted]". */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.password',
+  '*.token',
+  '*.access_token',
+  '*.refresh_token',
+  '*.data',
+  'err.options',
+]
+
+export function buildApp(settings: Settings, deps: AppDeps = {}): FastifyInstance {
+  const now = deps.now ?? Date.now
+  const app = Fastify({
+    logger: deps.logger ?? {
+      level: settings.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    bodyLimit: settings.bodyLimitBytes,
+    // Metacontroller's Go client keeps idle connections for 90 s: outlive it so it never reuses a closed socket.
+    keepAliveTimeout: 95_000,
+    requestTimeout: 30_000,
+    // One line per hook call is written by the hook routes themselves (with parent, outcome and duration).
+    disableRequestLogging: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  })
+  const discovery = deps.discovery ?? new Discovery({ timeoutMs: settings.apiTimeoutMs, now, log: app.log })
+  const schedule = deps.schedule ?? new PollSchedule()
+  const metrics = createMetrics({
+    discoveryCounters: () => ({ ...discovery.counters() }),
+    scheduleSize: () => schedule.size(),
+  })
+  const service = new HookService({
+    discovery,
+    schedule,
+    apiUrlTemplate: settings.apiUrlTemplate,
+    secretKey: settings.secretKey,
+    now,
+    onPoll: (outcome) => metrics.observePoll(outcome.ok ? 'ok' : outcome.reason),
+  })
+  let closing = false
+
+  app.register(sensible)
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
+    const status =
+      typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500
+        ? error.statusCode
+        : 500
+    if (status === 500) request.log.error({ err: error }, 'unexpected error')
+    // Fastify's 4xx messages name the problem (body too large, invalid JSON) without echoing the body.
+    return sendProblem(
+      reply,
+      status,
+      status === 500 ? 'internal error; see the hook server log' : (error.message ?? 'bad request'),
+    )
+  })
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      404,
+      `no route ${request.method} ${request.url.split('?')[0]}; hooks are POST /sync, /finalize, /customize`,
+    ),
+  )
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+
+  app.register(hookRoutes, {
+    service,
+    metrics,
+    requestDeadlineMs: settings.requestDeadlineMs,
+    maxInFlight: settings.maxInFlight,
+  })
+  app.get('/healthz', { logLevel: 'silent' }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { logLevel: 'silent' }, async (_request, reply) =>
+    closing ? sendProblem(reply, 503, 'shutting down') : { status: 'ready' },
+  )
+  app.get('/metrics', { logLevel: 'silent' }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  )
+  return app
+}

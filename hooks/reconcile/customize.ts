@@ -1,0 +1,25 @@
+import { parseSpec } from '../dittoserver/spec.js'
+import type { CustomizeRequest, CustomizeResponse } from '../metacontroller/types.js'
+
+// The hook needs no Kubernetes credentials: Metacontroller sends it the Secrets the spec names, and only from
+// the parent's own namespace (a tenant cannot point the hook at another namespace's Secrets).
+
+export function customize(request: CustomizeRequest): CustomizeResponse {
+  const parsed = parseSpec(request.parent.spec)
+  if (!parsed.ok) return { relatedResources: [] }
+  const { spec } = parsed
+  const names = [spec.admin.passwordSecretRef?.name, spec.jwt.secretRef?.name].filter(
+    (n): n is string => typeof n === 'string',
+  )
+  if (names.length === 0) return { relatedResources: [] }
+  return {
+    relatedResources: [
+      {
+        apiVersion: 'v1',
+        resource: 'secrets',
+        namespace: request.parent.metadata.namespace ?? '',
+        names: [...new Set(names)].sort(),
+      },
+    ],
+  }
+}

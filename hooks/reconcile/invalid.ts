@@ -1,0 +1,82 @@
+import type { FieldError } from '../dittoserver/spec.js'
+import { type KubeObject, LAST_APPLIED_ANNOTATION, type SyncResponse } from '../metacontroller/types.js'
+import { condition, readConditions, stampConditions } from './conditions.js'
+import type { Observed } from './observe.js'
+import { FINALIZE_TIMEOUT_MS } from './sync.js'
+
+// An invalid spec must change nothing: every observed child is returned exactly as it was last applied (so
+// Metacontroller sees no difference and deletes nothing), and the status says which field is wrong.
+
+export const describeErrors = (errors: FieldError[]): string =>
+  errors.map((e) => `${e.field} ${e.message}`).join('; ')
+
+/** Thrown when the observed children cannot be echoed (a child has no last-applied annotation). → HTTP 422. */
+export class UnprocessableSpecError extends Error {
+  constructor(
+    readonly errors: FieldError[],
+    readonly unknownChildren: string[],
+  ) {
+    super(`invalid DittoServer spec: ${describeErrors(errors)}`)
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v)
+
+/** The object as the hook last returned it, or undefined when the annotation is absent or unusable. */
+export function lastApplied(child: KubeObject): KubeObject | undefined {
+  const text = child.metadata.annotations?.[LAST_APPLIED_ANNOTATION]
+  if (typeof text !== 'string') return undefined
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (!isObject(parsed) || !isObject(parsed.metadata)) return undefined
+    const same =
+      parsed.apiVersion === child.apiVersion &&
+      parsed.kind === child.kind &&
+      parsed.metadata.name === child.metadata.name
+    return same ? (parsed as KubeObject) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const isAdapterService = (o: KubeObject) =>
+  o.kind === 'Service' && o.metadata.labels?.['dittofs.io/adapter-service'] === 'true'
+
+export function invalidSpecResponse(observed: Observed, errors: FieldError[], now: number): SyncResponse {
+  const children: KubeObject[] = []
+  const unknown: string[] = []
+  for (const group of Object.values(observed.request.children ?? {})) {
+    for (const child of Object.values(group)) {
+      const applied = lastApplied(child)
+      if (applied) children.push(applied)
+      else unknown.push(`${child.kind}/${child.metadata.name}`)
+    }
+  }
+  if (unknown.length > 0) throw new UnprocessableSpecError(errors, unknown)
+
+  const finalizing = observed.request.finalizing === true
+  const message = describeErrors(errors)
+  const { observedGeneration: _ignored, ...previous } = observed.status
+  const conditions = stampConditions(
+    [
+      ...readConditions(observed.status)
+        .filter((c) => c.type !== 'Ready')
+        .map((c) => condition(c.type, c.status, c.reason ?? '', c.message ?? '')),
+      condition('Ready', 'False', 'InvalidSpec', `${message}; nothing was changed`),
+    ],
+    readConditions(observed.status),
+    now,
+    observed.generation,
+  )
+  const response: SyncResponse = { status: { ...previous, phase: 'Failed', conditions }, children }
+  if (finalizing) {
+    // Deletion still proceeds: adapter Services (cloud load balancers) go first, then the finalizer.
+    const remaining = children.filter(isAdapterService)
+    response.children = children.filter((c) => !isAdapterService(c))
+    const deletedAt = Date.parse(observed.deletionTimestamp ?? '')
+    response.finalized =
+      remaining.length === 0 || (Number.isFinite(deletedAt) && now - deletedAt >= FINALIZE_TIMEOUT_MS)
+  }
+  return response
+}

@@ -1,0 +1,117 @@
+import { childNames } from '../children/naming.js'
+import type { Discovery } from '../discovery/discovery.js'
+import type { PollSchedule } from '../discovery/schedule.js'
+import type { PollOutcome, PollTarget } from '../discovery/types.js'
+import type { DittoServerSpec } from '../dittoserver/spec.js'
+import type {
+  CustomizeRequest,
+  CustomizeResponse,
+  SyncRequest,
+  SyncResponse,
+} from '../metacontroller/types.js'
+import { apiUrlFor } from '../settings.js'
+import { customize } from './customize.js'
+import { invalidSpecResponse } from './invalid.js'
+import { type Observed, observe, statefulSetCounts } from './observe.js'
+import type { DiscoveryInput } from './status.js'
+import { buildResponse, secretsFor } from './sync.js'
+
+// The only place where a sync touches the outside world: deciding whether a poll is due, and doing it. Everything
+// before and after is pure; the poll's result enters the pure step as data.
+
+export interface HookServiceDeps {
+  discovery: Pick<Discovery, 'poll' | 'removeOperatorUser'>
+  schedule: PollSchedule
+  apiUrlTemplate: string
+  secretKey: Buffer
+  now: () => number
+  onPoll?: (outcome: PollOutcome) => void
+}
+
+type Gate = { waiting: string } | { target: PollTarget }
+
+function pollGate(
+  observed: Observed,
+  spec: DittoServerSpec,
+  operator: PollTarget['operator'] | undefined,
+  admin: PollTarget['admin'],
+  template: string,
+): Gate {
+  const names = childNames(observed.name)
+  if (spec.replicas === 0)
+    return { waiting: 'replicas is 0: the DittoFS API is not polled while the server is stopped' }
+  const statefulSet = observed.statefulSets.get(names.statefulSet)
+  if (statefulSetCounts(statefulSet).readyReplicas < 1)
+    return { waiting: 'waiting for the DittoFS pod to become ready' }
+  if (!operator) return { waiting: `waiting for Secret ${names.operatorCredentials} to exist` }
+  const apiUrl = apiUrlFor(template, {
+    name: observed.name,
+    namespace: observed.namespace,
+    port: spec.apiPort,
+  })
+  return { target: { apiUrl, operator, ...(admin ? { admin } : {}) } }
+}
+
+export class HookService {
+  /** Parents whose DittoFS operator account was already removed by this process (best effort, bounded). */
+  private readonly removedAccounts = new Set<string>()
+
+  constructor(private readonly deps: HookServiceDeps) {}
+
+  customize(request: CustomizeRequest): CustomizeResponse {
+    return customize(request)
+  }
+
+  async sync(request: SyncRequest): Promise<SyncResponse> {
+    const now = this.deps.now()
+    const observed = observe(request)
+    if (!observed.spec.ok) return invalidSpecResponse(observed, observed.spec.errors, now)
+    const spec = observed.spec.spec
+    const secrets = secretsFor(observed, spec, this.deps.secretKey)
+    const gate = pollGate(observed, spec, secrets.operator, secrets.admin, this.deps.apiUrlTemplate)
+
+    let discovery: DiscoveryInput
+    if (request.finalizing) {
+      discovery = { kind: 'carried', nextPollAt: now }
+      if ('target' in gate) this.removeAccountOnce(observed.uid, gate.target)
+    } else if ('waiting' in gate) {
+      discovery = { kind: 'waiting', reason: 'WaitingForPod', message: gate.waiting }
+    } else {
+      discovery = await this.pollIfDue(observed.uid, gate.target, spec.pollingIntervalMs, now)
+    }
+    return buildResponse({ observed, spec, secrets, discovery, now })
+  }
+
+  private async pollIfDue(
+    uid: string,
+    target: PollTarget,
+    intervalMs: number,
+    now: number,
+  ): Promise<DiscoveryInput> {
+    const { schedule, discovery } = this.deps
+    if (!schedule.isDue(uid, now, intervalMs)) {
+      return { kind: 'carried', nextPollAt: schedule.nextPollAt(uid, intervalMs) ?? now + intervalMs }
+    }
+    const outcome = await schedule.runOnce(uid, async () => {
+      const result = await discovery.poll(target)
+      if (result.ok) schedule.recordSuccess(uid, this.deps.now())
+      else schedule.recordFailure(uid, this.deps.now())
+      return result
+    })
+    this.deps.onPoll?.(outcome)
+    return {
+      kind: 'polled',
+      apiUrl: target.apiUrl,
+      outcome,
+      nextPollAt: schedule.nextPollAt(uid, intervalMs) ?? now + intervalMs,
+    }
+  }
+
+  /** Deletes the `k8s-operator` DittoFS user once per parent, without ever delaying the finalize answer. */
+  private removeAccountOnce(uid: string, target: PollTarget): void {
+    if (!target.admin || this.removedAccounts.has(uid)) return
+    if (this.removedAccounts.size >= 10_000) this.removedAccounts.clear()
+    this.removedAccounts.add(uid)
+    void this.deps.discovery.removeOperatorUser(target)
+  }
+}

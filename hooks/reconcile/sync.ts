@@ -1,0 +1,179 @@
+import { buildConfigMap, CONFIG_KEY, configHash, renderConfig, secretDigest } from '../children/config.js'
+import { childNames } from '../children/naming.js'
+import { type ResolvedSecrets, resolveSecrets } from '../children/secrets.js'
+import { buildStaticServices } from '../children/services.js'
+import { buildStatefulSet, observedSecretDigest } from '../children/statefulset.js'
+import type { DittoServerSpec } from '../dittoserver/spec.js'
+import type { KubeObject, SyncResponse } from '../metacontroller/types.js'
+import { planAdapters, readAdapterStatus } from './adapters.js'
+import { type Condition, condition, readConditions, stampConditions } from './conditions.js'
+import type { Observed } from './observe.js'
+import { statefulSetCounts } from './observe.js'
+import {
+  availability,
+  configReadiness,
+  type DiscoveryInput,
+  discoveryConditions,
+  phaseOf,
+  progress,
+  readiness,
+} from './status.js'
+
+// The pure core: observed state + what discovery found + the clock → the complete desired children and status.
+
+/** How long finalize waits for adapter Services (and their cloud load balancers) before giving up on them. */
+export const FINALIZE_TIMEOUT_MS = 5 * 60_000
+/** Before the pod is ready, Metacontroller is asked to come back this soon. */
+export const WAITING_RESYNC_SECONDS = 10
+
+export interface SyncContext {
+  observed: Observed
+  spec: DittoServerSpec
+  secrets: ResolvedSecrets
+  discovery: DiscoveryInput
+  now: number
+}
+
+export const secretsFor = (observed: Observed, spec: DittoServerSpec, secretKey: Buffer): ResolvedSecrets =>
+  resolveSecrets({
+    spec,
+    parentName: observed.name,
+    parentUid: observed.uid,
+    secretKey,
+    ownSecrets: observed.secrets,
+    relatedSecrets: observed.relatedSecrets,
+  })
+
+const optionalConditions = (spec: DittoServerSpec, ignoredStorage: string[]): Condition[] => {
+  const extra: Condition[] = []
+  if (spec.deprecated.length > 0) {
+    extra.push(
+      condition(
+        'DeprecatedFieldsIgnored',
+        'True',
+        'DeprecatedFields',
+        `ignored deprecated fields: ${spec.deprecated.join(', ')} (adapters are discovered from the DittoFS API)`,
+      ),
+    )
+  }
+  if (spec.unsupported.length > 0) {
+    extra.push(
+      condition('UnsupportedFieldsIgnored', 'True', 'UnsupportedFields', spec.unsupported.join('; ')),
+    )
+  }
+  if (ignoredStorage.length > 0) {
+    extra.push(
+      condition(
+        'StorageChangeIgnored',
+        'True',
+        'ImmutableVolumeClaims',
+        `${ignoredStorage.join('; ')}; a StatefulSet's volume claims cannot change: resize the PVCs directly or recreate the DittoServer`,
+      ),
+    )
+  }
+  return extra
+}
+
+const secondsUntil = (at: number, now: number): number => Math.max(1, Math.ceil((at - now) / 1000))
+
+export function buildResponse(ctx: SyncContext): SyncResponse {
+  const { observed, spec, secrets, discovery, now } = ctx
+  const finalizing = observed.request.finalizing === true
+  const names = childNames(observed.name)
+  const observedStatefulSet = observed.statefulSets.get(names.statefulSet)
+
+  // Phase A: infrastructure, from the spec alone.
+  const configYaml = renderConfig(spec)
+  const digest =
+    secretDigest(observed.uid, secrets.jwtSecret) ?? observedSecretDigest(observedStatefulSet) ?? 'unknown'
+  const hash = configHash(configYaml, digest)
+  const { statefulSet, ignoredStorageChanges } = buildStatefulSet(
+    observed.name,
+    spec,
+    { configHash: hash, secretDigest: digest },
+    observedStatefulSet,
+  )
+  const infrastructure: KubeObject[] = [
+    buildConfigMap(observed.name, configYaml),
+    ...secrets.children,
+    ...buildStaticServices(observed.name, spec),
+    statefulSet,
+  ]
+
+  // Phase B: adapters, from the fresh poll or the last known list in status.
+  const fresh = discovery.kind === 'polled' && discovery.outcome.ok ? discovery.outcome.adapters : undefined
+  const lastKnown = readAdapterStatus(observed.status)
+  const plan = planAdapters({
+    parentName: observed.name,
+    spec,
+    lastKnown,
+    fresh,
+    observedServices: observed.services,
+    observedPolicies: observed.policies,
+    finalizing,
+    now,
+  })
+
+  const observedConditions = readConditions(observed.status)
+  const configMap = observed.configMaps.get(names.config)
+  const configData = (configMap?.data as Record<string, unknown> | undefined)?.[CONFIG_KEY]
+  const parts = [
+    configReadiness(configMap ? configData === configYaml : undefined, secrets.missing),
+    availability(spec, observedStatefulSet),
+    progress(spec, observedStatefulSet, hash),
+    ...discoveryConditions(discovery, observedConditions, plan.status.length),
+    ...plan.conditions,
+  ]
+  let ready = readiness(spec, parts)
+  let finalized: boolean | undefined
+  if (finalizing) {
+    const deletedAt = Date.parse(observed.deletionTimestamp ?? '')
+    const timedOut = Number.isFinite(deletedAt) && now - deletedAt >= FINALIZE_TIMEOUT_MS
+    finalized = plan.remainingAdapterServices.length === 0 || timedOut
+    const waitingFor = plan.remainingAdapterServices.join(', ')
+    ready = condition(
+      'Ready',
+      'False',
+      'Deleting',
+      plan.remainingAdapterServices.length === 0
+        ? 'adapter Services removed; finishing deletion'
+        : timedOut
+          ? `gave up waiting after 5m for adapter Services ${waitingFor}; they are left to garbage collection`
+          : `waiting for adapter Services ${waitingFor} (and their load balancers) to be removed`,
+    )
+  }
+  const conditions = stampConditions(
+    [...parts, ready, ...optionalConditions(spec, ignoredStorageChanges)],
+    observedConditions,
+    now,
+    observed.generation,
+  )
+  const counts = statefulSetCounts(observedStatefulSet)
+  const status = {
+    phase: phaseOf(spec, ready, finalizing),
+    replicas: counts.replicas,
+    readyReplicas: counts.readyReplicas,
+    availableReplicas: counts.availableReplicas,
+    configHash: hash,
+    apiEndpoint: `${names.apiService}.${observed.namespace}.svc.cluster.local:${spec.apiPort}`,
+    adapters: plan.status,
+    conditions,
+  }
+
+  const wakeups: number[] = []
+  if (plan.nextEventAt !== undefined) wakeups.push(plan.nextEventAt)
+  if (discovery.kind === 'waiting') wakeups.push(now + WAITING_RESYNC_SECONDS * 1000)
+  else if (!finalizing) wakeups.push(discovery.nextPollAt)
+  if (finalizing && !finalized) {
+    const deletedAt = Date.parse(observed.deletionTimestamp ?? '')
+    if (Number.isFinite(deletedAt)) wakeups.push(deletedAt + FINALIZE_TIMEOUT_MS)
+  }
+  const soonest = wakeups.length > 0 ? Math.min(...wakeups) : undefined
+
+  return {
+    status,
+    children: [...infrastructure, ...plan.children],
+    ...(soonest === undefined ? {} : { resyncAfterSeconds: secondsUntil(soonest, now) }),
+    ...(finalized === undefined ? {} : { finalized }),
+  }
+}

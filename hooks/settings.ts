@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto'
+
+// Every environment variable the server reads, validated once at start. A bad value stops the process with a
+// message naming the variable (a crash loop with a clear log beats running half-configured).
+
+export interface Settings {
+  port: number
+  host: string
+  logLevel: string
+  apiUrlTemplate: string
+  apiTimeoutMs: number
+  bodyLimitBytes: number
+  /** Our own deadline for one hook call, below Metacontroller's default 10 s webhook timeout. */
+  requestDeadlineMs: number
+  /** At most this many hook calls in flight; more are answered 429 + Retry-After (Metacontroller honours it). */
+  maxInFlight: number
+  secretKey: Buffer
+  /** True when HOOKS_SECRET_KEY was not set and an ephemeral key was made (generated secrets then differ per process). */
+  ephemeralSecretKey: boolean
+}
+
+export const DEFAULT_API_URL_TEMPLATE = 'http://{name}-api.{namespace}.svc.cluster.local:{port}'
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export class SettingsError extends Error {}
+
+type Env = Record<string, string | undefined>
+
+const integer = (env: Env, name: string, fallback: number, min: number, max: number): number => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new SettingsError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`)
+  }
+  return Number(raw)
+}
+
+function urlTemplate(env: Env): string {
+  const template = env.DITTOFS_API_URL_TEMPLATE || DEFAULT_API_URL_TEMPLATE
+  const probe = template
+    .replaceAll('{name}', 'n')
+    .replaceAll('{namespace}', 'ns')
+    .replaceAll('{port}', '8080')
+  let url: URL
+  try {
+    url = new URL(probe)
+  } catch {
+    throw new SettingsError(`DITTOFS_API_URL_TEMPLATE is not a URL template: "${template}"`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SettingsError('DITTOFS_API_URL_TEMPLATE must be an http:// or https:// URL')
+  }
+  if (/\{(?!name\}|namespace\}|port\})[^}]*\}/.test(template)) {
+    throw new SettingsError('DITTOFS_API_URL_TEMPLATE may only use {name}, {namespace} and {port}')
+  }
+  return template.replace(/\/+$/, '')
+}
+
+function secretKey(env: Env): { key: Buffer; ephemeral: boolean } {
+  const raw = env.HOOKS_SECRET_KEY
+  if (raw === undefined || raw === '') return { key: randomBytes(32), ephemeral: true }
+  if (Buffer.byteLength(raw) < 16) throw new SettingsError('HOOKS_SECRET_KEY must be at least 16 bytes long')
+  return { key: Buffer.from(raw, 'utf8'), ephemeral: false }
+}
+
+export function loadSettings(env: Env = process.env): Settings {
+  const logLevel = env.LOG_LEVEL || 'info'
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
+  const { key, ephemeral } = secretKey(env)
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    logLevel,
+    apiUrlTemplate: urlTemplate(env),
+    apiTimeoutMs: integer(env, 'DITTOFS_API_TIMEOUT_MS', 3000, 50, 60_000),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 9000, 100, 120_000),
+    maxInFlight: integer(env, 'MAX_IN_FLIGHT', 256, 1, 100_000),
+    secretKey: key,
+    ephemeralSecretKey: ephemeral,
+  }
+}
+
+/** The DittoFS API base URL of one parent: only ever built from the template, never from free text in the spec. */
+export function apiUrlFor(
+  template: string,
+  parent: { name: string; namespace: string; port: number },
+): string {
+  return template
+    .replaceAll('{name}', encodeURIComponent(parent.name))
+    .replaceAll('{namespace}', encodeURIComponent(parent.namespace))
+    .replaceAll('{port}', String(parent.port))
+}

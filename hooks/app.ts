@@ -1,5 +1,5 @@
 import sensible from '@fastify/sensible'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import { Discovery } from './discovery/discovery.js'
 import { PollSchedule } from './discovery/schedule.js'
 import { createMetrics } from './metrics.js'
@@ -43,7 +43,7 @@ export function buildApp(settings: Settings, deps: AppDeps = {}): FastifyInstanc
     keepAliveTimeout: 95_000,
     requestTimeout: 30_000,
     // One line per hook call is written by the hook routes themselves (with parent, outcome and duration).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   })

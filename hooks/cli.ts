@@ -50,7 +50,7 @@ function main(argv: string[]): void {
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length > 0) fail(`${values.file}: ${doc.errors[0]?.message}`)
     const object = doc.toJS() as KubeObject | null
-    if (!object || object.kind !== 'DittoServer') continue
+    if (object?.kind !== 'DittoServer') continue
     try {
       const response = renderDittoServer(object, {
         secretKey: key,

@@ -3,7 +3,6 @@ import t from 'tap'
 import type { KubeObject } from '../hooks/metacontroller/types.js'
 import { renderDittoServer } from '../hooks/render.js'
 import { post, testApp } from './support/app.js'
-import { invalidObjects } from './support/models.js'
 
 const ditto = (spec: unknown): KubeObject => ({
   apiVersion: 'dittofs.dittofs.com/v1alpha1',

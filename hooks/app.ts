@@ -6,7 +6,7 @@ import { createMetrics } from './metrics.js'
 import { HookService } from './reconcile/service.js'
 import { hookRoutes } from './routes/hooks.js'
 import { sendProblem } from './routes/problem.js'
-import type { Settings } from './settings.js'
+import { hookPeer, type Settings } from './settings.js'
 
 // buildApp wires settings and dependencies into a Fastify instance with every route, without listening: tests
 // use it through inject() or listen on port 0; server.ts adds the process concerns (signals, listen).
@@ -58,6 +58,7 @@ export function buildApp(settings: Settings, deps: AppDeps = {}): FastifyInstanc
     schedule,
     apiUrlTemplate: settings.apiUrlTemplate,
     secretKey: settings.secretKey,
+    hookPeer: hookPeer(settings.hooksNamespace),
     now,
     onPoll: (outcome) => metrics.observePoll(outcome.ok ? 'ok' : outcome.reason),
   })

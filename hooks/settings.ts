@@ -15,6 +15,8 @@ export interface Settings {
   /** At most this many hook calls in flight; more are answered 429 + Retry-After (Metacontroller honours it). */
   maxInFlight: number
   secretKey: Buffer
+  /** Where the hook pods run (downward API); narrows the NetworkPolicy peer that lets them reach DittoFS. */
+  hooksNamespace: string | undefined
   /** True when HOOKS_SECRET_KEY was not set and an ephemeral key was made (generated secrets then differ per process). */
   ephemeralSecretKey: boolean
 }
@@ -68,7 +70,12 @@ export function loadSettings(env: Env = process.env): Settings {
   if (!LOG_LEVELS.includes(logLevel))
     throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
   const { key, ephemeral } = secretKey(env)
+  const hooksNamespace = env.HOOKS_NAMESPACE || undefined
+  if (hooksNamespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(hooksNamespace)) {
+    throw new SettingsError(`HOOKS_NAMESPACE must be a namespace name, got "${hooksNamespace}"`)
+  }
   return {
+    hooksNamespace,
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
     logLevel,
@@ -81,6 +88,12 @@ export function loadSettings(env: Env = process.env): Settings {
     ephemeralSecretKey: ephemeral,
   }
 }
+
+/** The hook pods as a NetworkPolicyPeer: pods labelled as ours, in our namespace when known. */
+export const hookPeer = (hooksNamespace: string | undefined): Record<string, unknown> => ({
+  namespaceSelector: hooksNamespace ? { matchLabels: { 'kubernetes.io/metadata.name': hooksNamespace } } : {},
+  podSelector: { matchLabels: { 'app.kubernetes.io/name': 'dittofs-hooks' } },
+})
 
 /** The DittoFS API base URL of one parent: only ever built from the template, never from free text in the spec. */
 export function apiUrlFor(

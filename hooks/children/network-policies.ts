@@ -11,12 +11,19 @@ import { childLabels, childNames, podLabels } from './naming.js'
 export const BASELINE_POLICY_LABEL = 'dittofs.io/baseline-networkpolicy'
 export const ADAPTER_POLICY_LABEL = 'dittofs.io/adapter-networkpolicy'
 
+type Peer = Record<string, unknown>
+
+const rule = (ports: number[], from: Peer[]) => ({
+  ports: ports.map((port) => ({ protocol: 'TCP', port })),
+  // No `from` allows any source; a copy, so the spec is never shared with the response.
+  ...(from.length > 0 ? { from: structuredClone(from) } : {}),
+})
+
 const ingressPolicy = (
   name: string,
   parent: string,
   labels: Record<string, string>,
-  ports: number[],
-  from: Record<string, unknown>[],
+  rules: Array<ReturnType<typeof rule>>,
 ): KubeObject => ({
   apiVersion: 'networking.k8s.io/v1',
   kind: 'NetworkPolicy',
@@ -24,25 +31,20 @@ const ingressPolicy = (
   spec: {
     podSelector: { matchLabels: podLabels(parent) },
     policyTypes: ['Ingress'],
-    ingress: [
-      {
-        ports: ports.map((port) => ({ protocol: 'TCP', port })),
-        // No `from` allows any source; a copy, so the spec is never shared with the response.
-        ...(from.length > 0 ? { from: structuredClone(from) } : {}),
-      },
-    ],
+    ingress: rules,
   },
 })
 
-export function buildBaselinePolicy(parent: string, spec: DittoServerSpec): KubeObject {
+/**
+ * The API (and metrics) port. When `from` restricts sources, the hook pods get a rule of their own on the API
+ * port: discovery must keep working whatever peers the user lists.
+ */
+export function buildBaselinePolicy(parent: string, spec: DittoServerSpec, hookPeer?: Peer): KubeObject {
   const ports = spec.metrics.enabled ? [spec.apiPort, spec.metrics.port] : [spec.apiPort]
-  return ingressPolicy(
-    childNames(parent).baselinePolicy,
-    parent,
-    { [BASELINE_POLICY_LABEL]: 'true' },
-    ports,
-    spec.networkPolicy.from,
-  )
+  const { from } = spec.networkPolicy
+  const rules = [rule(ports, from)]
+  if (from.length > 0 && hookPeer) rules.push(rule([spec.apiPort], [hookPeer]))
+  return ingressPolicy(childNames(parent).baselinePolicy, parent, { [BASELINE_POLICY_LABEL]: 'true' }, rules)
 }
 
 export function buildAdapterPolicy(parent: string, spec: DittoServerSpec, id: AdapterIdentity): KubeObject {
@@ -50,7 +52,6 @@ export function buildAdapterPolicy(parent: string, spec: DittoServerSpec, id: Ad
     id.name,
     parent,
     { [ADAPTER_TYPE_LABEL]: id.typeLabel, [ADAPTER_POLICY_LABEL]: 'true' },
-    [id.port],
-    spec.networkPolicy.from,
+    [rule([id.port], spec.networkPolicy.from)],
   )
 }

@@ -76,8 +76,8 @@ export const specSchema = {
   'x-kubernetes-validations': [
     {
       rule: METRICS_PORT_RULE,
+      // No fieldPath/reason: API servers before 1.28 reject those fields (kubectl applies with strict validation).
       message: 'spec.metrics.port must differ from spec.controlPlane.port while metrics are enabled',
-      fieldPath: '.metrics.port',
     },
   ],
   properties: {

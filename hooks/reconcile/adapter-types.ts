@@ -30,6 +30,8 @@ export interface AdapterPlanInput {
   now: number
   /** The parent's namespace: with it, ClusterIP and NodePort adapters report `<svc>.<ns>.svc.cluster.local:<port>`. */
   namespace?: string
+  /** The hook pods, as a NetworkPolicyPeer: always let in to the API port, so a restrictive `from` never cuts discovery. */
+  hookPeer?: Record<string, unknown>
 }
 
 export interface AdapterPlan {

@@ -24,6 +24,7 @@ export interface HookServiceDeps {
   schedule: PollSchedule
   apiUrlTemplate: string
   secretKey: Buffer
+  hookPeer?: Record<string, unknown>
   now: () => number
   onPoll?: (outcome: PollOutcome) => void
 }
@@ -79,7 +80,7 @@ export class HookService {
     } else {
       discovery = await this.pollIfDue(observed.uid, gate.target, spec.pollingIntervalMs, now)
     }
-    return buildResponse({ observed, spec, secrets, discovery, now })
+    return buildResponse({ observed, spec, secrets, discovery, now, hookPeer: this.deps.hookPeer })
   }
 
   private async pollIfDue(

@@ -32,6 +32,8 @@ export interface SyncContext {
   secrets: ResolvedSecrets
   discovery: DiscoveryInput
   now: number
+  /** NetworkPolicyPeer for the hook pods (see buildBaselinePolicy). */
+  hookPeer?: Record<string, unknown>
 }
 
 export const secretsFor = (observed: Observed, spec: DittoServerSpec, secretKey: Buffer): ResolvedSecrets =>
@@ -112,6 +114,8 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     observedPolicies: observed.policies,
     finalizing,
     now,
+    namespace: observed.namespace,
+    ...(ctx.hookPeer ? { hookPeer: ctx.hookPeer } : {}),
   })
 
   const observedConditions = readConditions(observed.status)

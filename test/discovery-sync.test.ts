@@ -1,0 +1,169 @@
+import t, { type Test } from 'tap'
+import { deriveSecret } from '../hooks/children/secrets.js'
+import type { ObjectMap, SyncResponse } from '../hooks/metacontroller/types.js'
+import { type Emulator, startEmulator, type VirtualClock, virtualClock } from './emulator/index.js'
+import { post, TEST_SECRET_KEY, testApp } from './support/app.js'
+import {
+  asObserved,
+  minimalSpec,
+  PARENT_UID,
+  parent,
+  syncRequest,
+  withReadyStatefulSet,
+} from './support/requests.js'
+
+// Discovery through the whole hook: the real app, the real got client, the DittoFS emulator on loopback, and a
+// virtual clock shared by both so schedules and token lifetimes play out without sleeping.
+
+const adminPassword = deriveSecret(Buffer.from(TEST_SECRET_KEY), PARENT_UID, 'admin-password')
+const conditionOf = (status: any, type: string) =>
+  status.conditions.find((c: { type: string }) => c.type === type)
+const adapterServices = (res: SyncResponse) =>
+  res.children
+    .filter((c) => c.metadata.labels?.['dittofs.io/adapter-service'] === 'true')
+    .map((c) => c.metadata.name)
+
+type Shared = { clock: VirtualClock; emulator: Emulator }
+
+async function setup(t: Test, options: { adminPassword?: string; shared?: Shared } = {}) {
+  const clock = options.shared?.clock ?? virtualClock(Date.parse('2026-03-01T00:00:00Z'))
+  let emulator = options.shared?.emulator
+  if (!emulator) {
+    const own = await startEmulator({ now: clock.now, adminPassword: options.adminPassword ?? adminPassword })
+    t.teardown(() => own.close())
+    emulator = own
+  }
+  const env = { DITTOFS_API_URL_TEMPLATE: 'http://127.0.0.1:{port}', DITTOFS_API_TIMEOUT_MS: '300' }
+  const app = testApp(t, env, { now: clock.now })
+  const spec = {
+    ...minimalSpec(),
+    controlPlane: { port: emulator.port },
+    adapterServices: { type: 'ClusterIP' },
+  }
+  // First sync: nothing exists; then the pod is ready and every child is observed.
+  const first = (await post(app, '/sync', syncRequest(parent(spec)))).json() as SyncResponse
+  let children: ObjectMap = withReadyStatefulSet(asObserved(first.children))
+  let status: unknown = first.status
+  /** One sync as Metacontroller would run it, feeding back status and children. */
+  const sync = async (): Promise<SyncResponse> => {
+    const res = await post(app, '/sync', syncRequest(parent(spec, {}, status), { children }))
+    t.equal(res.status, 200, 'every sync answers 200')
+    const body = res.json() as SyncResponse
+    status = body.status
+    children = withReadyStatefulSet(asObserved(body.children))
+    return body
+  }
+  return { clock, emulator, app, spec, sync }
+}
+
+t.test('fresh provisioning: one poll creates the operator account and reports the adapters', async (t) => {
+  const { emulator, sync } = await setup(t)
+  const res = await sync()
+  t.same(
+    emulator
+      .users()
+      .map((u) => `${u.username}:${u.role}`)
+      .sort(),
+    ['admin:admin', 'k8s-operator:operator'],
+    'the least-privileged account exists',
+  )
+  t.same(
+    (res.status.adapters as Array<{ type: string; port: number }>).map((a) => `${a.type}:${a.port}`),
+    ['nfs:12049', 'smb:1445'],
+  )
+  t.equal(conditionOf(res.status, 'Authenticated').status, 'True')
+  t.equal(conditionOf(res.status, 'AdaptersSynced').reason, 'PollSucceeded')
+  t.same(adapterServices(res), ['ditto-adapter-nfs', 'ditto-adapter-smb'])
+  t.equal(res.resyncAfterSeconds, 30, 'next poll in one interval')
+  t.notMatch(JSON.stringify(res.status), new RegExp(adminPassword), 'no credential in the status')
+})
+
+t.test('status writes between polls make no API call and no status change', async (t) => {
+  const { emulator, sync } = await setup(t)
+  await sync()
+  const before = emulator.counters.adaptersList
+  // The second sync sees the adapter Services created; from then on nothing observable changes.
+  const settled = await sync()
+  const third = await sync()
+  const fourth = await sync()
+  t.equal(emulator.counters.adaptersList, before, 'not due: no poll')
+  t.equal(JSON.stringify(third.status), JSON.stringify(settled.status), 'byte-identical status')
+  t.equal(JSON.stringify(fourth.status), JSON.stringify(settled.status))
+})
+
+t.test('API down for minutes: adapters and Services kept, back-off, recovery', async (t) => {
+  const { clock, emulator, sync } = await setup(t)
+  await sync()
+  emulator.setFault({ mode: 'reset' })
+  const pollMinutes: number[] = []
+  for (let minute = 1; minute <= 10; minute++) {
+    clock.advance(60_000)
+    const before = emulator.counters.requests ?? 0
+    const res = await sync()
+    if ((emulator.counters.requests ?? 0) > before) pollMinutes.push(minute)
+    t.same(
+      adapterServices(res),
+      ['ditto-adapter-nfs', 'ditto-adapter-smb'],
+      `minute ${minute}: no Service lost`,
+    )
+    t.equal((res.status.adapters as unknown[]).length, 2, 'last known adapters kept')
+    t.equal(conditionOf(res.status, 'AdaptersSynced').reason, 'APIUnreachable')
+    t.equal(conditionOf(res.status, 'Authenticated').reason, 'APIUnreachable')
+    t.match(conditionOf(res.status, 'AdaptersSynced').message, /keeping the last known 2 adapters/)
+  }
+  // Back-off 2 s, 4 s, … 64 s, 128 s: with a sync a minute, polls thin out instead of hammering the API.
+  t.same(pollMinutes, [1, 2, 3, 4, 5, 6, 8], 'back-off visible in the calls')
+  emulator.setFault(null)
+  clock.advance(5 * 60_000)
+  const back = await sync()
+  t.equal(conditionOf(back.status, 'AdaptersSynced').status, 'True', 'recovers once the API is back')
+  t.equal(conditionOf(back.status, 'Ready').status, 'True')
+})
+
+t.test('a changed adapter list replaces status.adapters; [] is a valid answer', async (t) => {
+  const { clock, emulator, sync } = await setup(t)
+  await sync()
+  emulator.setAdapters([{ type: 'nfs', port: 2049, enabled: true, running: true }])
+  clock.advance(31_000)
+  const res = await sync()
+  const nfs = (res.status.adapters as Array<{ type: string; port: number }>).find((a) => a.type === 'nfs')
+  t.equal(nfs?.port, 2049, 'port change reported')
+  emulator.setAdapters([])
+  clock.advance(31_000)
+  const empty = await sync()
+  t.equal(conditionOf(empty.status, 'AdaptersSynced').message, 'no adapters configured')
+})
+
+t.test('wrong admin password: AuthenticationFailed, nothing lost, no password in the message', async (t) => {
+  const { emulator, sync } = await setup(t, { adminPassword: 'not-the-one-the-hook-knows' })
+  const res = await sync()
+  t.equal(conditionOf(res.status, 'Authenticated').reason, 'AuthenticationFailed')
+  t.equal(conditionOf(res.status, 'AdaptersSynced').reason, 'AuthenticationFailed')
+  t.equal(conditionOf(res.status, 'Ready').status, 'False')
+  t.notMatch(JSON.stringify(res), /not-the-one-the-hook-knows/)
+  t.notMatch(JSON.stringify(res.status), new RegExp(adminPassword))
+  t.equal(emulator.users().length, 1, 'no account created without admin rights')
+})
+
+t.test('100 syncs over a token lifetime cost one login', async (t) => {
+  const { clock, emulator, sync } = await setup(t)
+  await sync()
+  emulator.resetCounters()
+  for (let i = 0; i < 100; i++) {
+    clock.advance(8_000)
+    await sync()
+  }
+  t.equal(emulator.counters.login ?? 0, 0, 'no new login: the token is reused, then refreshed')
+  // Syncs every 8 s: the first one at least 30 s after a poll polls again, i.e. every fourth sync.
+  t.equal(emulator.counters.adaptersList ?? 0, 25, 'one poll per interval, not per sync')
+})
+
+t.test('two hook instances give the same answer', async (t) => {
+  // Two replicas behind one Service, one DittoFS: Metacontroller may call either.
+  const a = await setup(t)
+  const b = await setup(t, { shared: { clock: a.clock, emulator: a.emulator } })
+  const ra = await a.sync()
+  const rb = await b.sync()
+  t.equal(JSON.stringify(rb.children), JSON.stringify(ra.children), 'same children')
+  t.equal(JSON.stringify(rb.status.adapters), JSON.stringify(ra.status.adapters), 'same adapters')
+})

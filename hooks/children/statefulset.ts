@@ -90,6 +90,8 @@ const claim = (name: string, size: string, storageClassName: string | undefined)
     ...(storageClassName ? { storageClassName } : {}),
     volumeMode: 'Filesystem',
   },
+  // Stored form: the API server keeps this inside each template; without it the second sync would update.
+  status: { phase: 'Pending' },
 })
 
 export function volumeClaimTemplates(spec: DittoServerSpec) {

@@ -96,7 +96,7 @@ t.test('replicas 0 stops the pod and reports Stopped', async (t) => {
   const res = (
     await post(app, '/sync', syncRequest(parent({ ...minimalSpec(), replicas: 0 }), { children }))
   ).json()
-  t.equal((findChild(res.children, 'StatefulSet', 'ditto')?.spec as { replicas: number }).replicas, 0)
+  t.equal((findChild(res.children, 'StatefulSet', 'ditto')!.spec as { replicas: number }).replicas, 0)
   t.equal(res.status.phase, 'Stopped')
   t.equal(conditionOf(res, 'Available')?.reason, 'Stopped')
   t.equal(conditionOf(res, 'Ready')?.status, 'True')
@@ -135,7 +135,7 @@ t.test('user-supplied secrets: no generated Secret, values read from related', a
     idsOf(res).filter((id) => id.startsWith('Secret/')),
     ['Secret/ditto-operator-credentials'],
   )
-  const env = (findChild(res.children, 'StatefulSet', 'ditto')?.spec as any).template.spec.containers[0].env
+  const env = (findChild(res.children, 'StatefulSet', 'ditto')!.spec as any).template.spec.containers[0].env
   t.same(env[0].valueFrom.secretKeyRef, { name: 'my-jwt', key: 'signing' })
   t.same(env[1].valueFrom.secretKeyRef, { name: 'my-admin', key: 'password' })
   t.notMatch(JSON.stringify(res), /s{40}/, 'the JWT secret value is nowhere in the answer')
@@ -175,7 +175,7 @@ t.test('deprecated fields are accepted and reported', async (t) => {
   const condition = conditionOf(res.json(), 'DeprecatedFieldsIgnored')
   t.equal(condition?.status, 'True')
   t.match(condition?.message, /spec\.nfsPort, spec\.smb/)
-  const ports = (findChild(res.json().children, 'StatefulSet', 'ditto')?.spec as any).template.spec
+  const ports = (findChild(res.json().children, 'StatefulSet', 'ditto')!.spec as any).template.spec
     .containers[0].ports
   t.same(
     ports.map((p: { name: string }) => p.name),

@@ -259,7 +259,7 @@ t.test('provisioning that fails transiently is APIUnreachable, and the next poll
 })
 
 t.test('100 polls within one token lifetime cause exactly one login', async (t) => {
-  const { emu, clock, discovery, target } = await setup(t, { provisioned: true })
+  const { emu, clock, target } = await setup(t, { provisioned: true })
   const fresh = new Discovery({ timeoutMs: 1_000, now: clock.now })
   for (let i = 0; i < 100; i++) {
     t.equal((await fresh.poll(target)).ok, true)

@@ -16,6 +16,7 @@ export interface AppDeps {
   now?: () => number
   discovery?: Discovery
   schedule?: PollSchedule
+  /** Logger options (e.g. a destination `stream`, a level); redaction of REDACT_PATHS always applies. */
   logger?: FastifyServerOptions['logger']
 }
 
@@ -28,16 +29,23 @@ export const REDACT_PATHS = [
   '*.access_token',
   '*.refresh_token',
   '*.data',
-  'err.options',
+  // got errors carry their request options (headers, body) under whatever key they are logged with.
+  '*.options',
+  '*.headers.authorization',
+  '*.headers.cookie',
 ]
 
 export function buildApp(settings: Settings, deps: AppDeps = {}): FastifyInstance {
   const now = deps.now ?? Date.now
+  const redact = { paths: REDACT_PATHS, censor: '[redacted]' }
+  const logger =
+    deps.logger === undefined || deps.logger === true
+      ? { level: settings.logLevel, redact }
+      : deps.logger === false
+        ? false
+        : { level: settings.logLevel, ...deps.logger, redact }
   const app = Fastify({
-    logger: deps.logger ?? {
-      level: settings.logLevel,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    },
+    logger,
     bodyLimit: settings.bodyLimitBytes,
     // Metacontroller's Go client keeps idle connections for 90 s: outlive it so it never reuses a closed socket.
     keepAliveTimeout: 95_000,

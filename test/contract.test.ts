@@ -45,6 +45,11 @@ t.test('first sync of a minimal DittoServer returns every infrastructure child',
   t.match(body.status.configHash, /^[0-9a-f]{64}$/)
   t.same(body.status.adapters, [])
   t.equal(conditionOf(body, 'AdaptersSynced')?.reason, 'WaitingForPod')
+  t.match(
+    conditionOf(body, 'AdapterServicesReady'),
+    { status: 'Unknown', reason: 'WaitingForDiscovery' },
+    'not ready-by-default before any adapter list was read',
+  )
   t.equal(conditionOf(body, 'Ready')?.status, 'False')
   t.equal(body.resyncAfterSeconds, 10, 'come back soon while the pod starts')
 })
@@ -151,8 +156,10 @@ t.test('user-supplied secrets: no generated Secret, values read from related', a
 })
 
 t.test('generated secrets are identical across requests and instances', async (t) => {
-  const a = (await post(testApp(t), '/sync', syncRequest(parent(minimalSpec())))).text
-  const b = (await post(testApp(t), '/sync', syncRequest(parent(minimalSpec())))).text
+  // One clock for both: transition times are the only thing that may depend on when a sync runs.
+  const now = () => Date.parse('2026-05-01T12:00:00Z')
+  const a = (await post(testApp(t, {}, { now }), '/sync', syncRequest(parent(minimalSpec())))).text
+  const b = (await post(testApp(t, {}, { now }), '/sync', syncRequest(parent(minimalSpec())))).text
   t.equal(a, b, 'two hook instances with one HOOKS_SECRET_KEY agree')
   const other = (
     await post(testApp(t), '/sync', syncRequest(parent(minimalSpec(), { uid: 'another-uid' })))

@@ -1,6 +1,14 @@
 import type { ServiceTuning } from '../dittoserver/spec.js'
 import type { KubeObject } from '../metacontroller/types.js'
-import { adapterChildName, adapterPortName, adapterSlug, childLabels, fitName, podLabels } from './naming.js'
+import {
+  adapterChildName,
+  adapterPortName,
+  adapterSlug,
+  childLabels,
+  fitName,
+  podLabels,
+  userAnnotations,
+} from './naming.js'
 import { tcpPort } from './services.js'
 
 // One Service per adapter, named `<parent>-adapter-<slug>`. Written the way the API server stores it (explicit
@@ -35,7 +43,7 @@ export const adapterIdentity = (parent: string, type: string, port: number): Ada
 
 export function buildAdapterService(parent: string, id: AdapterIdentity, tuning: ServiceTuning): KubeObject {
   const loadBalancer = tuning.type === 'LoadBalancer'
-  const annotations = { ...tuning.annotations }
+  const annotations = userAnnotations(tuning.annotations)
   // The API server rejects these on a ClusterIP or NodePort Service; the rest of the spec still applies.
   if (!loadBalancer) delete annotations[SOURCE_RANGES_ANNOTATION]
   const ranges = loadBalancer ? (tuning.loadBalancerSourceRanges ?? []) : []
@@ -78,7 +86,9 @@ export function observedAdapterIdentity(service: KubeObject): AdapterIdentity | 
   const ports = loose(service.spec).ports
   const port = Array.isArray(ports) ? loose(ports[0]).port : undefined
   if (!isValidPort(port)) return undefined
-  const typeLabel = service.metadata.labels?.[ADAPTER_TYPE_LABEL] || 'unknown'
+  const label: unknown = service.metadata.labels?.[ADAPTER_TYPE_LABEL]
+  // Names and port names are derived from it: anything but a non-empty string is unknown.
+  const typeLabel = typeof label === 'string' && label !== '' ? label : 'unknown'
   return { name: service.metadata.name, typeLabel, portName: adapterPortName(typeLabel), port }
 }
 

@@ -9,6 +9,11 @@ import { childLabels, childNames } from './naming.js'
 
 export const CONFIG_KEY = 'config.yaml'
 
+/** Rendered config.yaml by its input: most parents share a few configs, and YAML rendering is the costliest
+ * step of a sync (bench/README.md). Bounded; cleared when full. */
+const renderedConfigs = new Map<string, string>()
+const MAX_RENDERED_CONFIGS = 1000
+
 export function renderConfig(spec: DittoServerSpec): string {
   const database =
     spec.database.type === 'postgres'
@@ -43,7 +48,13 @@ export function renderConfig(spec: DittoServerSpec): string {
   if (spec.metrics.enabled) {
     config.metrics = { enabled: true, host: '0.0.0.0', port: spec.metrics.port, path: '/metrics' }
   }
-  return stringify(config, { lineWidth: 0 })
+  const key = JSON.stringify(config)
+  const cached = renderedConfigs.get(key)
+  if (cached !== undefined) return cached
+  const yaml = stringify(config, { lineWidth: 0 })
+  if (renderedConfigs.size >= MAX_RENDERED_CONFIGS) renderedConfigs.clear()
+  renderedConfigs.set(key, yaml)
+  return yaml
 }
 
 export const buildConfigMap = (parent: string, configYaml: string): KubeObject => ({

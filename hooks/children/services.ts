@@ -1,6 +1,6 @@
 import type { DittoServerSpec } from '../dittoserver/spec.js'
 import type { KubeObject } from '../metacontroller/types.js'
-import { childLabels, childNames, podLabels } from './naming.js'
+import { childLabels, childNames, podLabels, userAnnotations } from './naming.js'
 
 // The static Services. Never `clusterIP` (except `None` on the headless one, set from creation), never
 // `nodePort`: the API server assigns them, dynamic apply keeps what nobody applied, and setting them would
@@ -39,7 +39,7 @@ export function buildStaticServices(parent: string, spec: DittoServerSpec): Kube
       names.apiService,
       parent,
       { type: spec.apiService.type, ports: [tcpPort('api', spec.apiPort)] },
-      { annotations: spec.apiService.annotations },
+      { annotations: userAnnotations(spec.apiService.annotations) },
     ),
   ]
   if (spec.metrics.enabled) {

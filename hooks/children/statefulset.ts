@@ -107,6 +107,9 @@ export function volumeClaimTemplates(spec: DittoServerSpec) {
 type Obj = Record<string, unknown>
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {})
 
+/** Observed values as text: String() of an object whose `toString` is not a function throws. */
+const text = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '?')
+
 /** `name=size[@class]` per claim template, for comparing desired storage with what exists. */
 const claimShape = (templates: unknown): string[] =>
   (Array.isArray(templates) ? templates : [])
@@ -114,7 +117,7 @@ const claimShape = (templates: unknown): string[] =>
       const spec = obj(obj(t).spec)
       const size = obj(obj(spec.resources).requests).storage
       const cls = spec.storageClassName
-      return `${String(obj(obj(t).metadata).name)}=${String(size)}${cls ? `@${String(cls)}` : ''}`
+      return `${text(obj(obj(t).metadata).name)}=${text(size)}${cls ? `@${text(cls)}` : ''}`
     })
     .sort()
 

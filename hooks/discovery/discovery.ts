@@ -127,6 +127,16 @@ export class Discovery {
         message: `${base}: unexpected error while polling adapters`,
       }
     }
+    const cached = this.#tokens.get(
+      tokenCacheKey(base, target.operator.username),
+      credentialTag(target.operator.password),
+    )
+    outcome = withoutCredentials(outcome, [
+      target.operator.password,
+      target.admin?.password,
+      cached?.accessToken,
+      cached?.refreshToken,
+    ])
     if (outcome.ok) {
       this.#log.debug?.({ ...logFields, outcome: 'ok', adapters: outcome.adapters.length }, 'adapter poll')
       if (outcome.rejected.length > 0) {
@@ -326,6 +336,45 @@ export class Discovery {
     this.#tokens.set(key, token)
     return token
   }
+}
+
+/** Anything shaped like a JWT (header.payload[.signature]). */
+const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*)?/g
+/** Shorter values are too common to blank out of text (and too weak to be worth hiding). */
+const MIN_SECRET_LENGTH = 6
+/** A real adapter type is a short word: a type this long that is part of a credential is a piece of one. */
+const MIN_FRAGMENT_LENGTH = 12
+
+/**
+ * The outcome without any credential the hook holds for this API: a hostile or broken server may echo what it was
+ * sent (in an error text, or as an adapter type), and both end up in the parent's status, which more people can
+ * read than the Secrets. Error texts are blanked (raw and JSON-escaped forms, and anything JWT-shaped); an adapter
+ * whose type carries a credential is rejected like any other malformed entry.
+ */
+export function withoutCredentials(
+  outcome: PollOutcome,
+  credentials: Array<string | undefined>,
+): PollOutcome {
+  const secrets = credentials.filter(
+    (c): c is string => typeof c === 'string' && c.length >= MIN_SECRET_LENGTH,
+  )
+  if (!outcome.ok) {
+    let message = outcome.message
+    for (const secret of secrets) {
+      for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+        message = message.split(form).join('[redacted]')
+      }
+    }
+    return { ...outcome, message: message.replace(JWT_PATTERN, '[redacted]') }
+  }
+  const carries = (type: string) =>
+    secrets.some((s) => type.includes(s) || (type.length >= MIN_FRAGMENT_LENGTH && s.includes(type))) ||
+    new RegExp(JWT_PATTERN.source).test(type)
+  const adapters = outcome.adapters.filter((adapter) => !carries(adapter.type))
+  const dropped = outcome.adapters.length - adapters.length
+  if (dropped === 0) return outcome
+  const note = `${dropped} entr${dropped === 1 ? 'y' : 'ies'} rejected: the type carries a credential`
+  return { ok: true, adapters, rejected: [...outcome.rejected, note] }
 }
 
 /** A poll failure from a call failure; `authNote` is appended only when the server refused credentials. */

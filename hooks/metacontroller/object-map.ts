@@ -24,6 +24,9 @@ export function objectsOf(
   for (const [key, object] of Object.entries(group)) {
     const slash = key.indexOf('/')
     if (slash !== -1 && key.slice(0, slash) !== namespace) continue
+    // A v1 key names no namespace: an object that says it lives elsewhere is not ours either.
+    const own = (object as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace
+    if (typeof own === 'string' && own !== '' && own !== namespace) continue
     byName.set(nameOfKey(key), object)
   }
   return byName

@@ -60,6 +60,28 @@ const customizeSchema = {
   properties: { controller: { type: 'object' }, parent },
 } as const
 
+/**
+ * Deeper than any Kubernetes object gets. The answer nests parts of the request a few levels deeper still, and
+ * JSON.stringify (like every recursive walk) overflows the stack a few thousand levels down: a 500 for ever.
+ */
+export const MAX_NESTING = 512
+
+/** Whether objects and arrays in `value` nest more than `max` levels deep. Iterative: safe at any depth. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item
+    if (node === null || typeof node !== 'object') continue
+    if (depth >= max) return true
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
+
+const tooDeep = `request body nests objects or arrays more than ${MAX_NESTING} levels deep`
+
 const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false })
 const syncValidator = ajv.compile(syncSchema)
 const customizeValidator = ajv.compile(customizeSchema)
@@ -77,6 +99,7 @@ const describe = (error: ErrorObject | undefined): string => {
 export type Validated<T> = { ok: true; value: T } | { ok: false; problem: string }
 
 export function validateSync(body: unknown): Validated<SyncRequest> {
+  if (nestedDeeperThan(body, MAX_NESTING)) return { ok: false, problem: tooDeep }
   if (!syncValidator(body)) return { ok: false, problem: describe(syncValidator.errors?.[0]) }
   const request = body as unknown as SyncRequest
   return {
@@ -86,6 +109,7 @@ export function validateSync(body: unknown): Validated<SyncRequest> {
 }
 
 export function validateCustomize(body: unknown): Validated<CustomizeRequest> {
+  if (nestedDeeperThan(body, MAX_NESTING)) return { ok: false, problem: tooDeep }
   if (!customizeValidator(body)) return { ok: false, problem: describe(customizeValidator.errors?.[0]) }
   return { ok: true, value: body as unknown as CustomizeRequest }
 }

@@ -32,6 +32,8 @@ export interface AdapterPlanInput {
   namespace?: string
   /** The hook pods, as a NetworkPolicyPeer: always let in to the API port, so a restrictive `from` never cuts discovery. */
   hookPeer?: Record<string, unknown>
+  /** False until an adapter list was ever read (a fresh poll, a last known list, or an earlier verdict). */
+  adaptersKnown?: boolean
 }
 
 export interface AdapterPlan {

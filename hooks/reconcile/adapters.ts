@@ -347,10 +347,15 @@ function readiness(
     parts.push(`Creating the NetworkPolicy before the Service for ${names(waitingForPolicy)}.`)
   }
 
-  let status: 'True' | 'False' = 'False'
+  let status: 'True' | 'False' | 'Unknown' = 'False'
   let reason = 'Provisioning'
   if (timedOut.length > 0) reason = 'LoadBalancerPending'
-  else if (parts.length === 0) {
+  else if (parts.length === 0 && planned.length === 0 && input.adaptersKnown === false) {
+    // Nothing is planned because nothing is known yet: `kubectl wait` on this condition must not pass already.
+    status = 'Unknown'
+    reason = 'WaitingForDiscovery'
+    parts.push('The adapter list has not been read from DittoFS yet.')
+  } else if (parts.length === 0) {
     status = 'True'
     reason = planned.length === 0 ? 'NoAdapterServices' : 'ServicesReady'
     parts.push(

@@ -1,5 +1,6 @@
 import type { FieldError } from '../dittoserver/spec.js'
 import { type KubeObject, LAST_APPLIED_ANNOTATION, type SyncResponse } from '../metacontroller/types.js'
+import { MAX_NESTING, nestedDeeperThan } from '../metacontroller/validate.js'
 import { condition, readConditions, stampConditions } from './conditions.js'
 import type { Observed } from './observe.js'
 import { FINALIZE_TIMEOUT_MS } from './sync.js'
@@ -29,7 +30,9 @@ export function lastApplied(child: KubeObject): KubeObject | undefined {
   if (typeof text !== 'string') return undefined
   try {
     const parsed: unknown = JSON.parse(text)
-    if (!isObject(parsed) || !isObject(parsed.metadata)) return undefined
+    // Too deep to echo: the answer could not be serialized.
+    if (!isObject(parsed) || !isObject(parsed.metadata) || nestedDeeperThan(parsed, MAX_NESTING))
+      return undefined
     const same =
       parsed.apiVersion === child.apiVersion &&
       parsed.kind === child.kind &&

@@ -1,4 +1,5 @@
 import { childNames } from '../children/naming.js'
+import { apiBase } from '../discovery/client.js'
 import type { Discovery } from '../discovery/discovery.js'
 import type { PollSchedule } from '../discovery/schedule.js'
 import type { PollOutcome, PollTarget } from '../discovery/types.js'
@@ -102,7 +103,8 @@ export class HookService {
     this.deps.onPoll?.(outcome)
     return {
       kind: 'polled',
-      apiUrl: target.apiUrl,
+      // As the client used it: user info and query from the template are never shown.
+      apiUrl: apiBase(target.apiUrl) ?? 'the DittoFS API',
       outcome,
       nextPollAt: schedule.nextPollAt(uid, intervalMs) ?? now + intervalMs,
     }

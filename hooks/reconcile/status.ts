@@ -72,13 +72,9 @@ export function discoveryConditions(
         ]
       }
       if (outcome.reason === 'InvalidResponse') {
+        // The garbage may have come from the login as well as from the adapter list: authentication is not proven.
         return [
-          condition(
-            'Authenticated',
-            'True',
-            'AuthenticationSucceeded',
-            `authenticated to ${apiUrl} as the operator account`,
-          ),
+          keep('Authenticated', condition('Authenticated', 'Unknown', 'InvalidResponse', outcome.message)),
           condition('AdaptersSynced', 'False', 'InvalidResponse', `${outcome.message}; ${keeping}`),
         ]
       }

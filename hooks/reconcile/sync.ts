@@ -3,10 +3,12 @@ import { childNames } from '../children/naming.js'
 import { type ResolvedSecrets, resolveSecrets } from '../children/secrets.js'
 import { buildStaticServices } from '../children/services.js'
 import { buildStatefulSet, observedSecretDigest } from '../children/statefulset.js'
+import type { ApiAdapter } from '../discovery/types.js'
 import type { DittoServerSpec } from '../dittoserver/spec.js'
 import type { KubeObject, SyncResponse } from '../metacontroller/types.js'
+import type { AdapterStatus } from './adapter-types.js'
 import { planAdapters, readAdapterStatus } from './adapters.js'
-import { type Condition, condition, readConditions, stampConditions } from './conditions.js'
+import { type Condition, condition, findCondition, readConditions, stampConditions } from './conditions.js'
 import type { Observed } from './observe.js'
 import { statefulSetCounts } from './observe.js'
 import {
@@ -76,6 +78,19 @@ const optionalConditions = (spec: DittoServerSpec, ignoredStorage: string[]): Co
   return extra
 }
 
+/**
+ * A list with rejected (malformed) entries says nothing about the types it failed to describe: unknown is not
+ * empty, so a last known adapter the list does not name validly is carried over as it was, not taken as gone.
+ */
+function trustedList(adapters: ApiAdapter[], rejected: string[], lastKnown: AdapterStatus[]): ApiAdapter[] {
+  if (rejected.length === 0) return adapters
+  const listed = new Set(adapters.map((a) => a.type))
+  const carried = lastKnown
+    .filter((entry) => !listed.has(entry.type))
+    .map(({ type, port, enabled, running }) => ({ type, port, enabled, running }))
+  return [...adapters, ...carried]
+}
+
 const secondsUntil = (at: number, now: number): number => Math.max(1, Math.ceil((at - now) / 1000))
 
 export function buildResponse(ctx: SyncContext): SyncResponse {
@@ -103,10 +118,19 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   ]
 
   // Phase B: adapters, from the fresh poll or the last known list in status.
-  const fresh = discovery.kind === 'polled' && discovery.outcome.ok ? discovery.outcome.adapters : undefined
   const lastKnown = readAdapterStatus(observed.status)
+  const fresh =
+    discovery.kind === 'polled' && discovery.outcome.ok
+      ? trustedList(discovery.outcome.adapters, discovery.outcome.rejected, lastKnown)
+      : undefined
+  const observedConditions = readConditions(observed.status)
+  const earlierVerdict = findCondition(observedConditions, 'AdapterServicesReady')
   const plan = planAdapters({
     parentName: observed.name,
+    adaptersKnown:
+      fresh !== undefined ||
+      lastKnown.length > 0 ||
+      (earlierVerdict !== undefined && earlierVerdict.reason !== 'WaitingForDiscovery'),
     spec,
     lastKnown,
     fresh,
@@ -118,7 +142,6 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     ...(ctx.hookPeer ? { hookPeer: ctx.hookPeer } : {}),
   })
 
-  const observedConditions = readConditions(observed.status)
   const configMap = observed.configMaps.get(names.config)
   const configData = (configMap?.data as Record<string, unknown> | undefined)?.[CONFIG_KEY]
   const parts = [

@@ -25,10 +25,16 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
 
+/** Only what could be a Kubernetes name is logged: a request that failed validation may carry anything there. */
+const loggable = (value: unknown): value is string =>
+  typeof value === 'string' && value.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)
+
 const parentOf = (body: unknown): string => {
   const meta = (body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | null)?.parent
     ?.metadata
-  return typeof meta?.name === 'string' ? `${String(meta.namespace ?? '')}/${meta.name}` : '-'
+  // Never String() of what was sent: an object whose `toString` is not callable throws, a deep array overflows.
+  const namespace = loggable(meta?.namespace) ? meta.namespace : ''
+  return loggable(meta?.name) ? `${namespace}/${meta.name}` : '-'
 }
 
 export async function hookRoutes(app: FastifyInstance, options: HookRouteOptions): Promise<void> {

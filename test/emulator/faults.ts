@@ -23,6 +23,16 @@ export type FaultMode =
   | { mode: 'blackhole' }
   /** Answer with exactly this status, content type and body (e.g. a fixture file). */
   | { mode: 'raw'; status: number; contentType: string; body: string }
+  /**
+   * Answer `status` with the request's body and Authorization header reflected back, as problem JSON (`detail`)
+   * or as plain text: a server that echoes the credentials it was sent.
+   */
+  | { mode: 'echo'; status: number; as: 'problem' | 'text' }
+  /**
+   * The adapter list carries the caller's password and pieces of its token as adapter types (all valid-looking),
+   * next to the configured adapters: a server trying to get credentials written into the parent's status.
+   */
+  | { mode: 'echoCredentials' }
 
 /** A fault applies to paths starting with `pathPrefix` (default all) for `count` requests (default until cleared). */
 export type Fault = FaultMode & { pathPrefix?: string; count?: number }
@@ -80,6 +90,7 @@ export function interceptWithFault(
   switch (fault.mode) {
     case 'latency':
     case 'wrongTypes':
+    case 'echoCredentials':
       return false
     case 'status':
       sendProblem(res, fault.status, 'Injected failure')
@@ -107,11 +118,24 @@ export function interceptWithFault(
     case 'raw':
       sendRaw(res, fault.status, fault.contentType, fault.body)
       return true
+    case 'echo':
+      void echo(req, res, fault.status, fault.as)
+      return true
     case 'blackhole':
       // Read the request so the client finishes sending, then say nothing until the emulator closes.
       req.resume()
       return true
   }
+}
+
+async function echo(req: IncomingMessage, res: ServerResponse, status: number, as: 'problem' | 'text') {
+  const chunks: Buffer[] = []
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk)
+  const reflected = `${Buffer.concat(chunks)
+    .toString('utf8')
+    .slice(0, 64 * 1024)} ${req.headers.authorization ?? ''}`
+  if (as === 'problem') sendProblem(res, status, reflected)
+  else sendRaw(res, status, 'text/plain; charset=utf-8', `${reflected}\n`)
 }
 
 function trickle(res: ServerResponse, bytesPerTick: number, tickMs: number, timers: Timers): void {

@@ -349,9 +349,25 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       method: 'GET',
       path: ['api', 'v1', 'adapters'],
       access: 'adapters',
-      handle: ({ res, fault }) => {
+      handle: ({ req, res, fault, claims }) => {
         count('adaptersList')
         if (fault?.mode === 'wrongTypes') return sendJson(res, 200, WRONG_TYPES_ADAPTERS)
+        if (fault?.mode === 'echoCredentials') {
+          const user = claims === undefined ? undefined : users.get(claims.username)
+          const token = /^bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? ''
+          const signature = token.split('.')[2] ?? ''
+          const echoed = [
+            user?.password ?? '',
+            `x-${user?.password ?? ''}`,
+            signature,
+            signature.slice(0, 20),
+          ]
+          const list = [
+            ...echoed.map((type, i) => ({ type, port: 20_000 + i, enabled: true, running: true })),
+            ...adapters.map(adapterView),
+          ]
+          return sendJson(res, 200, list)
+        }
         sendJson(res, 200, adapters.map(adapterView))
       },
     },

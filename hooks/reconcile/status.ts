@@ -31,7 +31,10 @@ export function discoveryConditions(
     const before = findCondition(observed, type)
     return before ? condition(before.type, before.status, before.reason, before.message) : fallback
   }
-  const keeping = `keeping the last known ${known} adapter${known === 1 ? '' : 's'} and their Services`
+  const keeping =
+    known === 0
+      ? 'no adapter is known yet'
+      : `keeping the last known ${known} adapter${known === 1 ? '' : 's'} and their Services`
   switch (discovery.kind) {
     case 'waiting':
       return [

@@ -284,3 +284,11 @@ t.test('config hash: config and secret digest only', async (t) => {
   t.equal(observedSecretDigest(undefined), undefined)
   t.same(await invalidObjects([buildConfigMap('ditto', config)]), [])
 })
+
+t.test('rendered configs are cached by input, bounded, and never stale', async (t) => {
+  const specFor = (port: number) => specOf({ storage: { metadataSize: '1Gi' }, controlPlane: { port } })
+  const first = renderConfig(specFor(8080))
+  for (let port = 10_000; port < 11_100; port++) renderConfig(specFor(port)) // past the bound: the cache restarts
+  t.equal(renderConfig(specFor(8080)), first, 'same input, same text after the cache was cleared')
+  t.match(renderConfig(specFor(10_999)), /port: 10999/, 'each input gets its own text')
+})

@@ -53,7 +53,10 @@ export function buildAdapterService(parent: string, id: AdapterIdentity, tuning:
     kind: 'Service',
     metadata: {
       name: id.name,
-      labels: { ...childLabels(parent), [ADAPTER_TYPE_LABEL]: id.typeLabel, [ADAPTER_SERVICE_LABEL]: 'true' },
+      labels: Object.assign(childLabels(parent), {
+        [ADAPTER_TYPE_LABEL]: id.typeLabel,
+        [ADAPTER_SERVICE_LABEL]: 'true',
+      }),
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     },
     spec: {

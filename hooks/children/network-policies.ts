@@ -27,7 +27,7 @@ const ingressPolicy = (
 ): KubeObject => ({
   apiVersion: 'networking.k8s.io/v1',
   kind: 'NetworkPolicy',
-  metadata: { name, labels: { ...childLabels(parent), ...labels } },
+  metadata: { name, labels: Object.assign(childLabels(parent), labels) },
   spec: {
     podSelector: { matchLabels: podLabels(parent) },
     policyTypes: ['Ingress'],

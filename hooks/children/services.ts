@@ -18,12 +18,12 @@ const service = (
   kind: 'Service',
   metadata: {
     name,
-    labels: { ...childLabels(parent), ...extra.labels },
+    labels: Object.assign(childLabels(parent), extra.labels),
     ...(extra.annotations && Object.keys(extra.annotations).length > 0
       ? { annotations: extra.annotations }
       : {}),
   },
-  spec: { ...spec, selector: podLabels(parent) },
+  spec: Object.assign({}, spec, { selector: podLabels(parent) }),
 })
 
 export function buildStaticServices(parent: string, spec: DittoServerSpec): KubeObject[] {

@@ -66,16 +66,23 @@ const customizeSchema = {
  */
 export const MAX_NESTING = 512
 
-/** Whether objects and arrays in `value` nest more than `max` levels deep. Iterative: safe at any depth. */
+/** Whether objects and arrays in `value` nest more than `max` levels deep (`max` 512 keeps recursion shallow). */
 export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]]
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const [node, depth] = item
-    if (node === null || typeof node !== 'object') continue
-    if (depth >= max) return true
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1])
-    }
+  return value !== null && typeof value === 'object' && deeper(value, max)
+}
+
+/** Allocation-free walk (this runs on every request): no tuple or key array per node. */
+function deeper(node: object, left: number): boolean {
+  if (left === 0) return true
+  if (Array.isArray(node)) {
+    for (const child of node)
+      if (child !== null && typeof child === 'object' && deeper(child, left - 1)) return true
+    return false
+  }
+  // JSON-parsed objects have no inherited enumerable keys, so for…in sees exactly their own.
+  for (const key in node) {
+    const child = (node as Record<string, unknown>)[key]
+    if (child !== null && typeof child === 'object' && deeper(child, left - 1)) return true
   }
   return false
 }
@@ -104,7 +111,10 @@ export function validateSync(body: unknown): Validated<SyncRequest> {
   const request = body as unknown as SyncRequest
   return {
     ok: true,
-    value: { ...request, related: request.related ?? {}, finalizing: request.finalizing === true },
+    value: Object.assign({}, request, {
+      related: request.related ?? {},
+      finalizing: request.finalizing === true,
+    }),
   }
 }
 

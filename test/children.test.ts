@@ -128,7 +128,11 @@ t.test('user-supplied secrets come from related, in the parent namespace only', 
     'no generated JWT/admin Secret',
   )
   t.equal(present.jwtSecret, 'x'.repeat(40))
-  t.same(present.admin, { username: 'root', password: 'admin-pw' })
+  t.same(
+    present.admin,
+    { username: 'admin', password: 'admin-pw' },
+    'DittoFS ignores admin.username: log in as admin',
+  )
   t.same(present.missing, [])
 
   const absent = resolveSecrets({ ...base, relatedSecrets: new Map() })

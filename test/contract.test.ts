@@ -1,4 +1,5 @@
 import t from 'tap'
+import { PollSchedule } from '../hooks/discovery/schedule.js'
 import type { KubeObject, SyncResponse } from '../hooks/metacontroller/types.js'
 import { post, testApp } from './support/app.js'
 import { invalidObjects } from './support/models.js'
@@ -307,7 +308,9 @@ t.test('metrics count hook calls by hook and outcome', async (t) => {
 })
 
 t.test('finalize (no adapters) finishes at once and keeps infrastructure', async (t) => {
-  const app = testApp(t)
+  const schedule = new PollSchedule()
+  schedule.recordSuccess(PARENT_UID, Date.now())
+  const app = testApp(t, {}, { schedule })
   const first = (await post(app, '/sync', syncRequest(parent(minimalSpec())))).json() as SyncResponse
   const deleting = parent(minimalSpec(), { deletionTimestamp: '2026-01-01T01:00:00Z' })
   const res = await post(
@@ -319,4 +322,5 @@ t.test('finalize (no adapters) finishes at once and keeps infrastructure', async
   t.equal(res.json().finalized, true)
   t.same(idsOf(res.json()), INFRA)
   t.equal(res.json().status.phase, 'Deleting')
+  t.equal(schedule.size(), 0, 'a finalized parent leaves nothing in memory')
 })

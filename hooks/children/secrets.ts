@@ -8,6 +8,11 @@ import { childLabels, childNames } from './naming.js'
 // Secrets OnDelete only), and a missing value is derived from HOOKS_SECRET_KEY and the parent's UID, never random.
 
 export const OPERATOR_USERNAME = 'k8s-operator'
+/**
+ * DittoFS always names its bootstrap admin `admin` (the config's `admin.username` is rendered for compatibility
+ * and ignored by the server), so that is the name the hook logs in with whatever the spec says.
+ */
+export const ADMIN_USERNAME = 'admin'
 export const JWT_SECRET_KEY = 'jwt-secret'
 
 export type SecretPurpose = 'jwt-secret' | 'admin-password' | 'operator-password'
@@ -103,17 +108,17 @@ export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
   let admin: Credentials | undefined
   if (spec.admin.passwordSecretRef) {
     const read = readRef(spec.admin.passwordSecretRef, relatedSecrets)
-    if (read.value !== undefined) admin = { username: spec.admin.username, password: read.value }
+    if (read.value !== undefined) admin = { username: ADMIN_USERNAME, password: read.value }
     if (read.missing) missing.push(`${spec.admin.passwordSecretRef.name}/${spec.admin.passwordSecretRef.key}`)
   } else {
     const password = generated(names.adminCredentials, 'password', 'admin-password')
     children.push(
       secretChild(names.adminCredentials, parentName, {
-        username: spec.admin.username,
+        username: ADMIN_USERNAME,
         password: password.value,
       }),
     )
-    if (password.observed) admin = { username: spec.admin.username, password: password.value }
+    if (password.observed) admin = { username: ADMIN_USERNAME, password: password.value }
   }
 
   const operatorPassword = generated(names.operatorCredentials, 'password', 'operator-password')

@@ -81,7 +81,10 @@ export class HookService {
     } else {
       discovery = await this.pollIfDue(observed.uid, gate.target, spec.pollingIntervalMs, now)
     }
-    return buildResponse({ observed, spec, secrets, discovery, now, hookPeer: this.deps.hookPeer })
+    const response = buildResponse({ observed, spec, secrets, discovery, now, hookPeer: this.deps.hookPeer })
+    // A finalized parent is gone for good: its schedule entry would only wait for the LRU to evict it.
+    if (response.finalized) this.deps.schedule.forget(observed.uid)
+    return response
   }
 
   private async pollIfDue(

@@ -1,5 +1,6 @@
 // The thin DittoFS client: body validation, error shapes, classification, URL handling, redaction.
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import t, { type Test } from 'tap'
 import {
   apiBase,
@@ -11,11 +12,56 @@ import {
   sanitize,
 } from '../hooks/discovery/client.js'
 import { type Emulator, startEmulator } from './emulator/index.js'
+import { dittofsFixturesDir, sharedMissing } from './support/tools.js'
 
 const ADMIN = { username: 'admin', password: 'client-test-admin-pw' }
 const BUDGET = { timeoutMs: 1_000 }
-const fixture = (name: string) =>
-  readFileSync(new URL(`../../shared/reference/fixtures/dittofs/${name}`, import.meta.url), 'utf8')
+// Both adapter-list shapes and a login answer as DittoFS sends them (reference/fixtures/dittofs describes them;
+// the last test checks these samples against it when ../shared is there).
+const ADAPTERS_V04 = [
+  {
+    id: 'a1',
+    type: 'nfs',
+    enabled: true,
+    running: true,
+    port: 12049,
+    created_at: '2026-02-10T20:05:01.418Z',
+    updated_at: '2026-02-10T20:05:01.418Z',
+  },
+  {
+    id: 'a2',
+    type: 'smb',
+    enabled: true,
+    running: true,
+    port: 1445,
+    created_at: '2026-02-10T20:05:01.421Z',
+    updated_at: '2026-02-10T20:05:01.421Z',
+  },
+]
+const ADAPTERS_V029 = [
+  { ...ADAPTERS_V04[0], status: { status: 'healthy', checked_at: '2026-07-24T09:30:02.551Z' } },
+  {
+    ...ADAPTERS_V04[1],
+    enabled: false,
+    running: false,
+    config: { signing: { enabled: true, required: false } },
+    status: { status: 'unknown', message: 'adapter smb not running', checked_at: '2026-07-24T09:30:02.551Z' },
+  },
+]
+const LOGIN_ANSWER = {
+  access_token: 'header.payload.signature',
+  refresh_token: 'header.payload.signature2',
+  token_type: 'Bearer',
+  expires_in: 900,
+  expires_at: '2026-02-10T20:23:28.614203511Z',
+  user: { id: 'u1', username: 'k8s-operator', role: 'operator', enabled: true, must_change_password: false },
+}
+const samples: Record<string, unknown> = {
+  'adapters-list.json': ADAPTERS_V04,
+  'adapters-list.v0.29.json': ADAPTERS_V029,
+  'login-response.json': LOGIN_ANSWER,
+}
+const fixture = (name: string) => `${JSON.stringify(samples[name], null, 2)}\n`
 
 async function start(t: Test): Promise<Emulator> {
   const emulator = await startEmulator({ adminPassword: ADMIN.password })
@@ -335,3 +381,29 @@ t.test('a client with a small body cap refuses larger bodies', async (t) => {
     `GET ${emu.url}/api/v1/adapters: response body exceeds the size limit`,
   ])
 })
+
+t.test(
+  'the samples above have the shape of the DittoFS reference fixtures',
+  { skip: sharedMissing(path.join(dittofsFixturesDir, 'adapters-list.json')) },
+  async (t) => {
+    const keysOf = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(keysOf)
+        : value && typeof value === 'object'
+          ? Object.fromEntries(
+              Object.entries(value)
+                .map(([k, v]) => [k, keysOf(v)])
+                .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)),
+            )
+          : typeof value
+    for (const name of Object.keys(samples)) {
+      const reference = JSON.parse(readFileSync(path.join(dittofsFixturesDir, name), 'utf8'))
+      t.same(keysOf(samples[name]), keysOf(reference), `${name}: same fields and types`)
+    }
+    const v029 = JSON.parse(readFileSync(path.join(dittofsFixturesDir, 'adapters-list.v0.29.json'), 'utf8'))
+    t.same(
+      v029.map((a: { type: string; port: number; enabled: boolean }) => [a.type, a.port, a.enabled]),
+      ADAPTERS_V029.map((a) => [a.type, a.port, a.enabled]),
+    )
+  },
+)

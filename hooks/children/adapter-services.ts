@@ -1,4 +1,5 @@
 import type { ServiceTuning } from '../dittoserver/spec.js'
+import { asObject } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import {
   adapterChildName,
@@ -71,9 +72,7 @@ export function buildAdapterService(parent: string, id: AdapterIdentity, tuning:
 
 // Observed objects come from the cluster: read them defensively, field by field.
 
-type Loose = Record<string, unknown>
-const loose = (value: unknown): Loose =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Loose) : {}
+const loose = asObject
 
 export const isAdapterService = (service: KubeObject): boolean =>
   service.metadata?.labels?.[ADAPTER_SERVICE_LABEL] === 'true'

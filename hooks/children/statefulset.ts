@@ -1,4 +1,5 @@
 import type { DittoServerSpec } from '../dittoserver/spec.js'
+import { asObject, type JsonObject } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import { childLabels, childNames, podLabels } from './naming.js'
 import { JWT_SECRET_KEY } from './secrets.js'
@@ -104,8 +105,8 @@ export function volumeClaimTemplates(spec: DittoServerSpec) {
   return claims
 }
 
-type Obj = Record<string, unknown>
-const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {})
+const obj = asObject
+type Obj = JsonObject
 
 /** Observed values as text: String() of an object whose `toString` is not a function throws. */
 const text = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '?')

@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv'
+import { asObject, type JsonObject } from '../loose.js'
 import { parseDuration } from './duration.js'
 import { GO_DURATION, QUANTITY, specSchema } from './schema.js'
 
@@ -117,9 +118,8 @@ function schemaErrors(raw: unknown): FieldError[] {
   return [...byField].map(([field, message]) => ({ field, message }))
 }
 
-type Obj = Record<string, unknown>
-const obj = (value: unknown): Obj =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Obj) : {}
+type Obj = JsonObject
+const obj = asObject
 const opt = <T>(value: unknown): T | undefined =>
   value === undefined || value === null ? undefined : (value as T)
 

@@ -13,6 +13,7 @@ import { buildAdapterPolicy, buildBaselinePolicy } from '../children/network-pol
 import { MAX_ADAPTERS } from '../discovery/client.js'
 import type { ApiAdapter } from '../discovery/types.js'
 import { adapterServiceTuning, type ServiceTuning } from '../dittoserver/spec.js'
+import { asObject, formatTime, parseTime } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import type { AdapterPlan, AdapterPlanInput, AdapterStatus } from './adapter-types.js'
 import { type Condition, condition } from './conditions.js'
@@ -29,21 +30,7 @@ import { type Condition, condition } from './conditions.js'
 export const ADAPTER_SERVICES_READY = 'AdapterServicesReady'
 /** Longer than any adapter type discovery accepts; a bound on what a user-written status can make us name. */
 const MAX_TYPE_LENGTH = 253
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
-
-type Loose = Record<string, unknown>
-const loose = (value: unknown): Loose =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Loose) : {}
-
-const parseTime = (text: unknown): number | undefined => {
-  if (typeof text !== 'string' || !RFC3339.test(text)) return undefined
-  const ms = Date.parse(text)
-  return Number.isFinite(ms) ? ms : undefined
-}
-
-/** RFC 3339 at seconds precision, the form Kubernetes writes timestamps in. */
-export const formatTime = (ms: number): string =>
-  new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+const loose = asObject
 
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 

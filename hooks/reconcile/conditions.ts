@@ -1,3 +1,5 @@
+import { formatTime, parseTime } from '../loose.js'
+
 // Status conditions. The status is replaced whole by every response and each write triggers another sync, so a
 // condition's `lastTransitionTime` is carried over from the observed status unless its `status` flipped.
 
@@ -37,8 +39,6 @@ export function readConditions(status: unknown): Condition[] {
   )
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
-
 /** Stamps transition times (kept unless the status flipped) and the parent generation on each condition. */
 export function stampConditions(
   desired: Condition[],
@@ -47,7 +47,7 @@ export function stampConditions(
   generation: number | undefined,
 ): Condition[] {
   const previous = new Map(observed.map((c) => [c.type, c]))
-  const nowText = new Date(Math.floor(now / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+  const nowText = formatTime(now)
   return desired.map((c) => {
     const before = previous.get(c.type)
     const kept =
@@ -59,7 +59,7 @@ export function stampConditions(
       status: c.status,
       reason: c.reason,
       message: c.message,
-      lastTransitionTime: kept && RFC3339.test(kept) ? kept : nowText,
+      lastTransitionTime: kept !== undefined && parseTime(kept) !== undefined ? kept : nowText,
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     }
   })

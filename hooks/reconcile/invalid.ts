@@ -1,9 +1,11 @@
+import { isAdapterService } from '../children/adapter-services.js'
 import type { FieldError } from '../dittoserver/spec.js'
+import { isObject } from '../loose.js'
 import { type KubeObject, LAST_APPLIED_ANNOTATION, type SyncResponse } from '../metacontroller/types.js'
 import { MAX_NESTING, nestedDeeperThan } from '../metacontroller/validate.js'
 import { condition, readConditions, stampConditions } from './conditions.js'
 import type { Observed } from './observe.js'
-import { FINALIZE_TIMEOUT_MS } from './sync.js'
+import { finalizeDeadline } from './sync.js'
 
 // An invalid spec must change nothing: every observed child is returned exactly as it was last applied (so
 // Metacontroller sees no difference and deletes nothing), and the status says which field is wrong.
@@ -20,9 +22,6 @@ export class UnprocessableSpecError extends Error {
     super(`invalid DittoServer spec: ${describeErrors(errors)}`)
   }
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && !Array.isArray(v)
 
 /** The object as the hook last returned it, or undefined when the annotation is absent or unusable. */
 export function lastApplied(child: KubeObject): KubeObject | undefined {
@@ -42,9 +41,6 @@ export function lastApplied(child: KubeObject): KubeObject | undefined {
     return undefined
   }
 }
-
-const isAdapterService = (o: KubeObject) =>
-  o.kind === 'Service' && o.metadata.labels?.['dittofs.io/adapter-service'] === 'true'
 
 export function invalidSpecResponse(observed: Observed, errors: FieldError[], now: number): SyncResponse {
   const children: KubeObject[] = []
@@ -75,11 +71,11 @@ export function invalidSpecResponse(observed: Observed, errors: FieldError[], no
   const response: SyncResponse = { status: { ...previous, phase: 'Failed', conditions }, children }
   if (finalizing) {
     // Deletion still proceeds: adapter Services (cloud load balancers) go first, then the finalizer.
-    const remaining = children.filter(isAdapterService)
-    response.children = children.filter((c) => !isAdapterService(c))
-    const deletedAt = Date.parse(observed.deletionTimestamp ?? '')
-    response.finalized =
-      remaining.length === 0 || (Number.isFinite(deletedAt) && now - deletedAt >= FINALIZE_TIMEOUT_MS)
+    const adapterService = (c: KubeObject) => c.kind === 'Service' && isAdapterService(c)
+    const remaining = children.filter(adapterService)
+    response.children = children.filter((c) => !adapterService(c))
+    const deadline = finalizeDeadline(observed.deletionTimestamp)
+    response.finalized = remaining.length === 0 || (deadline !== undefined && now >= deadline)
   }
   return response
 }

@@ -1,5 +1,6 @@
 import { MAX_PARENT_NAME } from '../children/naming.js'
 import { parseSpec, type SpecResult } from '../dittoserver/spec.js'
+import { isObject } from '../loose.js'
 import { hasGroup, objectsOf } from '../metacontroller/object-map.js'
 import type { KubeObject, SyncRequest } from '../metacontroller/types.js'
 
@@ -23,9 +24,6 @@ export interface Observed {
   /** Related Secrets by name; undefined when the request has no Secret group (customize asked for none). */
   relatedSecrets: Map<string, KubeObject> | undefined
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && !Array.isArray(v)
 
 export function observe(request: SyncRequest): Observed {
   const meta = request.parent.metadata

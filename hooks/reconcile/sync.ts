@@ -5,6 +5,7 @@ import { buildStaticServices } from '../children/services.js'
 import { buildStatefulSet, observedSecretDigest } from '../children/statefulset.js'
 import type { ApiAdapter } from '../discovery/types.js'
 import type { DittoServerSpec } from '../dittoserver/spec.js'
+import { parseTime } from '../loose.js'
 import type { KubeObject, SyncResponse } from '../metacontroller/types.js'
 import type { AdapterStatus } from './adapter-types.js'
 import { planAdapters, readAdapterStatus } from './adapters.js'
@@ -25,6 +26,12 @@ import {
 
 /** How long finalize waits for adapter Services (and their cloud load balancers) before giving up on them. */
 export const FINALIZE_TIMEOUT_MS = 5 * 60_000
+
+/** When finalize stops waiting for adapter Services; undefined without a usable deletion timestamp. */
+export function finalizeDeadline(deletionTimestamp: string | undefined): number | undefined {
+  const deletedAt = parseTime(deletionTimestamp)
+  return deletedAt === undefined ? undefined : deletedAt + FINALIZE_TIMEOUT_MS
+}
 /** Before the pod is ready, Metacontroller is asked to come back this soon. */
 export const WAITING_RESYNC_SECONDS = 10
 
@@ -153,9 +160,9 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   ]
   let ready = readiness(spec, parts)
   let finalized: boolean | undefined
+  const deadline = finalizeDeadline(observed.deletionTimestamp)
   if (finalizing) {
-    const deletedAt = Date.parse(observed.deletionTimestamp ?? '')
-    const timedOut = Number.isFinite(deletedAt) && now - deletedAt >= FINALIZE_TIMEOUT_MS
+    const timedOut = deadline !== undefined && now >= deadline
     finalized = plan.remainingAdapterServices.length === 0 || timedOut
     const waitingFor = plan.remainingAdapterServices.join(', ')
     ready = condition(
@@ -191,10 +198,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   if (plan.nextEventAt !== undefined) wakeups.push(plan.nextEventAt)
   if (discovery.kind === 'waiting') wakeups.push(now + WAITING_RESYNC_SECONDS * 1000)
   else if (!finalizing) wakeups.push(discovery.nextPollAt)
-  if (finalizing && !finalized) {
-    const deletedAt = Date.parse(observed.deletionTimestamp ?? '')
-    if (Number.isFinite(deletedAt)) wakeups.push(deletedAt + FINALIZE_TIMEOUT_MS)
-  }
+  if (finalizing && !finalized && deadline !== undefined) wakeups.push(deadline)
   const soonest = wakeups.length > 0 ? Math.min(...wakeups) : undefined
 
   return {

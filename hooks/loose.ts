@@ -18,6 +18,16 @@ export function parseTime(text: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined
 }
 
+let lastSecond = Number.NaN
+let lastFormatted = ''
+
 /** RFC 3339 at seconds precision, the form Kubernetes writes timestamps in. */
-export const formatTime = (ms: number): string =>
-  new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+export function formatTime(ms: number): string {
+  const second = Math.floor(ms / 1000)
+  // A sync stamps several conditions with the same `now`: format each second once.
+  if (second !== lastSecond) {
+    lastFormatted = new Date(second * 1000).toISOString().replace('.000Z', 'Z')
+    lastSecond = second
+  }
+  return lastFormatted
+}

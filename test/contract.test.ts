@@ -268,7 +268,18 @@ t.test('malformed requests get a 400 problem naming the field', async (t) => {
       { parent: parent(minimalSpec()), children: {}, finalizing: 'yes' },
       /finalizing must be boolean/,
     ],
-    ['prototype pollution', '{"parent":{"__proto__":{"x":1}},"children":{}}', /./],
+    ['prototype pollution', '{"parent":{"__proto__":{"x":1}},"children":{}}', /"__proto__" key.*refused/],
+    [
+      'deep prototype pollution',
+      '{"parent":{"spec":{"a":[{"b":{"__proto__":{"polluted":1}}}]}},"children":{}}',
+      /"__proto__" key/,
+    ],
+    [
+      'constructor pollution',
+      '{"parent":{"metadata":{"constructor":{"prototype":{"polluted":1}}}},"children":{}}',
+      /"constructor" key holding a "prototype"/,
+    ],
+    ['empty body', '', /cannot be empty/],
   ]
   for (const [name, body, detail] of cases) {
     const res = await post(app, '/sync', body)
@@ -277,6 +288,18 @@ t.test('malformed requests get a 400 problem naming the field', async (t) => {
   }
   const customize = await post(app, '/customize', { controller: {} })
   t.equal(customize.status, 400)
+  const polluting = await post(app, '/customize', '{"parent":{"__proto__":{"x":1}}}')
+  t.equal(polluting.status, 400, 'customize refuses polluting keys too')
+  t.match(polluting.json().detail, /"__proto__" key/)
+  t.equal(({} as Record<string, unknown>).x, undefined, 'no prototype was touched')
+  // A "constructor" key as plain data (an adapter type could be called that) is not refused.
+  const harmless = await post(app, '/customize', {
+    parent: parent({
+      ...minimalSpec(),
+      adapterServices: { overrides: { constructor: { type: 'NodePort' } } },
+    }),
+  })
+  t.equal(harmless.status, 200)
 })
 
 t.test('an oversized body gets 413 and other routes answer too', async (t) => {
@@ -294,6 +317,23 @@ t.test('an oversized body gets 413 and other routes answer too', async (t) => {
     metrics.body,
     /dittofs_hooks_requests_total\{hook="sync",outcome="invalid_request"\}|dittofs_hooks_requests_total/,
   )
+})
+
+t.test('every hook call writes one line with its request id, parent, outcome and duration', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) }
+  const app = testApp(t, { LOG_LEVEL: 'info' }, { logger: { stream } })
+  await post(app, '/sync', syncRequest(parent(minimalSpec())))
+  await post(app, '/sync', { children: {}, password: 'hunter2-secret' })
+  const calls = lines.filter((l) => l.msg === 'hook call')
+  t.equal(calls.length, 2, 'one line per call')
+  t.match(calls[0], { reqId: String, hook: 'sync', parent: 'storage/ditto', outcome: 'ok', statusCode: 200 })
+  t.type(calls[0]?.ms, 'number')
+  t.match(calls[1], { hook: 'sync', parent: '-', outcome: 'invalid_request', statusCode: 400 })
+  t.notMatch(JSON.stringify(lines), /hunter2-secret/, 'nothing from the body is logged')
+  // Other lines keep redaction: a logged object with a password is censored.
+  app.log.info({ creds: { password: 'hunter2-secret' } }, 'other line')
+  t.match(lines.at(-1), { creds: { password: '[redacted]' } })
 })
 
 t.test('metrics count hook calls by hook and outcome', async (t) => {

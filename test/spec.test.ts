@@ -109,6 +109,26 @@ t.test('invalid specs are rejected with the field named', async (t) => {
   t.same(errorsOf([]), [{ field: 'spec', message: 'must be an object' }])
 })
 
+t.test('parsed specs are shared, frozen, and never hold the request body', async (t) => {
+  const raw = {
+    storage: { metadataSize: '10Gi' },
+    resources: { limits: { cpu: '1' } },
+    networkPolicy: { enabled: true, from: [{ podSelector: {} }] },
+  }
+  const first = ok(raw)
+  t.equal(ok(structuredClone(raw)), first, 'the same spec text gives the same parsed value')
+  t.not(first.resources, raw.resources, 'parsed from its own copy')
+  raw.resources.limits.cpu = '2'
+  t.same(first.resources, { limits: { cpu: '1' } }, 'a later change to the request does not reach it')
+  t.ok(Object.isFrozen(first.resources), 'frozen')
+  t.ok(Object.isFrozen(first.networkPolicy.from[0]))
+  t.throws(() => {
+    ;(first.adapterServices.base as { type: string }).type = 'NodePort'
+  }, TypeError)
+  t.same(ok(raw).resources, { limits: { cpu: '2' } }, 'a different spec is parsed anew')
+  t.same(errorsOf({ ...raw, replicas: 3 }), errorsOf({ ...raw, replicas: 3 }), 'errors are memoised as well')
+})
+
 t.test('deprecated fields are accepted, ignored and listed', async (t) => {
   const spec = ok({
     storage: { metadataSize: '10Gi', cacheSize: '5Gi' },

@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { stringify } from 'yaml'
 import type { DittoServerSpec } from '../dittoserver/spec.js'
+import { BoundedMemo } from '../memo.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import { childLabels, childNames } from './naming.js'
 
@@ -10,9 +11,8 @@ import { childLabels, childNames } from './naming.js'
 export const CONFIG_KEY = 'config.yaml'
 
 /** Rendered config.yaml by its input: most parents share a few configs, and YAML rendering is the costliest
- * step of a sync (bench/README.md). Bounded; cleared when full. */
-const renderedConfigs = new Map<string, string>()
-const MAX_RENDERED_CONFIGS = 1000
+ * step of a sync (bench/README.md). */
+const renderedConfigs = new BoundedMemo<string>(1000)
 
 export function renderConfig(spec: DittoServerSpec): string {
   const database =
@@ -48,13 +48,7 @@ export function renderConfig(spec: DittoServerSpec): string {
   if (spec.metrics.enabled) {
     config.metrics = { enabled: true, host: '0.0.0.0', port: spec.metrics.port, path: '/metrics' }
   }
-  const key = JSON.stringify(config)
-  const cached = renderedConfigs.get(key)
-  if (cached !== undefined) return cached
-  const yaml = stringify(config, { lineWidth: 0 })
-  if (renderedConfigs.size >= MAX_RENDERED_CONFIGS) renderedConfigs.clear()
-  renderedConfigs.set(key, yaml)
-  return yaml
+  return renderedConfigs.get(JSON.stringify(config), () => stringify(config, { lineWidth: 0 }))
 }
 
 export const buildConfigMap = (parent: string, configYaml: string): KubeObject => ({
@@ -64,12 +58,9 @@ export const buildConfigMap = (parent: string, configYaml: string): KubeObject =
   data: { [CONFIG_KEY]: configYaml },
 })
 
-const sha256 = (...parts: string[]): string => {
-  const hash = createHash('sha256')
-  // Length-prefixed so that no two different part lists hash the same.
-  for (const part of parts) hash.update(`${Buffer.byteLength(part)}:`).update(part)
-  return hash.digest('hex')
-}
+// Length-prefixed so that no two different part lists hash the same; one-shot `hash` (no Hash object per call).
+const sha256 = (...parts: string[]): string =>
+  hash('sha256', parts.map((part) => `${Buffer.byteLength(part)}:${part}`).join(''), 'hex')
 
 /**
  * Digest of the secret values the server reads at every start (the JWT signing secret), salted with the

@@ -87,12 +87,12 @@ export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
   const names = childNames(parentName)
   const children: KubeObject[] = []
   const missing: string[] = []
+  // Derived only when the cluster does not hold a value: an HMAC per Secret per sync was measurable.
   const generated = (secretName: string, key: string, purpose: SecretPurpose) => {
     const observed = secretValue(ownSecrets.get(secretName), key)
-    return {
-      value: observed ?? deriveSecret(secretKey, parentUid, purpose),
-      observed: observed !== undefined,
-    }
+    return observed !== undefined
+      ? { value: observed, observed: true }
+      : { value: deriveSecret(secretKey, parentUid, purpose), observed: false }
   }
 
   let jwtSecret: string | undefined

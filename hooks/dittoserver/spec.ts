@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv'
 import { asObject, type JsonObject } from '../loose.js'
+import { BoundedMemo, deepFreeze } from '../memo.js'
 import { parseDuration } from './duration.js'
 import { GO_DURATION, QUANTITY, specSchema } from './schema.js'
 
@@ -149,11 +150,23 @@ const tuning = (raw: Obj): Partial<ServiceTuning> => {
   return out
 }
 
+/**
+ * Parsed specs by their JSON text: validating and defaulting cost ~10 % of a steady-state sync's own CPU, and
+ * every resync of a parent sends the same spec (bench/README.md). Results are frozen, so callers share them safely.
+ */
+const parsedSpecs = new BoundedMemo<SpecResult>(1000)
+
 /** Validates and defaults a DittoServer spec. Never throws. */
 export function parseSpec(raw: unknown): SpecResult {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, errors: [{ field: 'spec', message: 'must be an object' }] }
   }
+  const text = JSON.stringify(raw)
+  // Parsed again from the text: the cached value must not hold on to (or share) parts of one request's body.
+  return parsedSpecs.get(text, () => deepFreeze(resolveSpec(JSON.parse(text) as Obj)))
+}
+
+function resolveSpec(raw: Obj): SpecResult {
   const errors = schemaErrors(raw)
   if (errors.length > 0) return { ok: false, errors }
 

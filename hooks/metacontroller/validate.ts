@@ -66,28 +66,57 @@ const customizeSchema = {
  */
 export const MAX_NESTING = 512
 
-/** Whether objects and arrays in `value` nest more than `max` levels deep (`max` 512 keeps recursion shallow). */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  return value !== null && typeof value === 'object' && deeper(value, max)
+/**
+ * What one walk over a parsed body can find wrong: nesting beyond `max`, or a key that could pollute a prototype
+ * if the body were ever merged into another object. The keys are the ones Fastify's default JSON parser refuses
+ * (`__proto__` anywhere; `constructor` holding an object with `prototype`); the hook parses with plain
+ * JSON.parse and checks them here, in the walk it does anyway, instead of scanning the text twice more with
+ * regular expressions (bench/README.md).
+ */
+export type BodyProblem = 'too-deep' | '__proto__' | 'constructor.prototype'
+
+/** The first problem in `value`, or undefined. Recursion depth is bounded by `max` (512 frames at most). */
+export function bodyProblem(value: unknown, max: number): BodyProblem | undefined {
+  return value !== null && typeof value === 'object' ? walk(value, max) : undefined
 }
 
 /** Allocation-free walk (this runs on every request): no tuple or key array per node. */
-function deeper(node: object, left: number): boolean {
-  if (left === 0) return true
+function walk(node: object, left: number): BodyProblem | undefined {
+  if (left === 0) return 'too-deep'
   if (Array.isArray(node)) {
-    for (const child of node)
-      if (child !== null && typeof child === 'object' && deeper(child, left - 1)) return true
-    return false
+    for (const child of node) {
+      if (child !== null && typeof child === 'object') {
+        const problem = walk(child, left - 1)
+        if (problem !== undefined) return problem
+      }
+    }
+    return undefined
   }
-  // JSON-parsed objects have no inherited enumerable keys, so for…in sees exactly their own.
+  // JSON-parsed objects have no inherited enumerable keys, so for…in sees exactly their own; JSON.parse makes
+  // `__proto__` an ordinary own key, which for…in lists.
   for (const key in node) {
+    if (key === '__proto__') return '__proto__'
     const child = (node as Record<string, unknown>)[key]
-    if (child !== null && typeof child === 'object' && deeper(child, left - 1)) return true
+    if (child !== null && typeof child === 'object') {
+      if (key === 'constructor' && Object.hasOwn(child, 'prototype')) return 'constructor.prototype'
+      const problem = walk(child, left - 1)
+      if (problem !== undefined) return problem
+    }
   }
-  return false
+  return undefined
 }
 
-const tooDeep = `request body nests objects or arrays more than ${MAX_NESTING} levels deep`
+// A switch, not an object literal: a literal's `__proto__:` key would set its prototype instead of a property.
+function describeProblem(problem: BodyProblem): string {
+  switch (problem) {
+    case 'too-deep':
+      return `request body nests objects or arrays more than ${MAX_NESTING} levels deep`
+    case '__proto__':
+      return 'request body has a "__proto__" key, which is refused (prototype pollution)'
+    case 'constructor.prototype':
+      return 'request body has a "constructor" key holding a "prototype", which is refused (prototype pollution)'
+  }
+}
 
 const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false })
 const syncValidator = ajv.compile(syncSchema)
@@ -106,7 +135,8 @@ const describe = (error: ErrorObject | undefined): string => {
 export type Validated<T> = { ok: true; value: T } | { ok: false; problem: string }
 
 export function validateSync(body: unknown): Validated<SyncRequest> {
-  if (nestedDeeperThan(body, MAX_NESTING)) return { ok: false, problem: tooDeep }
+  const problem = bodyProblem(body, MAX_NESTING)
+  if (problem !== undefined) return { ok: false, problem: describeProblem(problem) }
   if (!syncValidator(body)) return { ok: false, problem: describe(syncValidator.errors?.[0]) }
   const request = body as unknown as SyncRequest
   return {
@@ -119,7 +149,8 @@ export function validateSync(body: unknown): Validated<SyncRequest> {
 }
 
 export function validateCustomize(body: unknown): Validated<CustomizeRequest> {
-  if (nestedDeeperThan(body, MAX_NESTING)) return { ok: false, problem: tooDeep }
+  const problem = bodyProblem(body, MAX_NESTING)
+  if (problem !== undefined) return { ok: false, problem: describeProblem(problem) }
   if (!customizeValidator(body)) return { ok: false, problem: describe(customizeValidator.errors?.[0]) }
   return { ok: true, value: body as unknown as CustomizeRequest }
 }

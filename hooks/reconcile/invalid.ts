@@ -2,7 +2,7 @@ import { isAdapterService } from '../children/adapter-services.js'
 import type { FieldError } from '../dittoserver/spec.js'
 import { isObject } from '../loose.js'
 import { type KubeObject, LAST_APPLIED_ANNOTATION, type SyncResponse } from '../metacontroller/types.js'
-import { MAX_NESTING, nestedDeeperThan } from '../metacontroller/validate.js'
+import { bodyProblem, MAX_NESTING } from '../metacontroller/validate.js'
 import { condition, readConditions, stampConditions } from './conditions.js'
 import type { Observed } from './observe.js'
 import { finalizeDeadline } from './sync.js'
@@ -29,8 +29,8 @@ export function lastApplied(child: KubeObject): KubeObject | undefined {
   if (typeof text !== 'string') return undefined
   try {
     const parsed: unknown = JSON.parse(text)
-    // Too deep to echo: the answer could not be serialized.
-    if (!isObject(parsed) || !isObject(parsed.metadata) || nestedDeeperThan(parsed, MAX_NESTING))
+    // Too deep to echo (the answer could not be serialized), or carrying keys refused in any request body.
+    if (!isObject(parsed) || !isObject(parsed.metadata) || bodyProblem(parsed, MAX_NESTING) !== undefined)
       return undefined
     const same =
       parsed.apiVersion === child.apiVersion &&

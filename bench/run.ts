@@ -29,7 +29,7 @@ import { summarizeProfile } from './profile-summary.js'
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 12)
 /** Each server's DURATION_S is split into this many runs, alternating between the echo and the hook server. */
-const ROUNDS = 3
+const ROUNDS = 6
 const PROFILE = process.env.BENCH_CPU_PROF === '1'
 /** Node flags of the hook server processes: as in the image (Dockerfile NODE_OPTIONS), plus BENCH_HOOK_NODE_ARGS. */
 const HOOK_NODE_ARGS = [
@@ -39,6 +39,8 @@ const HOOK_NODE_ARGS = [
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const wanted = (section: string) => ONLY === undefined || ONLY.includes(section)
 const API_TIMEOUT_MS = 1000
+/** Sequential warm-up before a latency loop. */
+const WARM_UP_MS = 3000
 const MANY_PARENTS = 10_000
 const SECRET_KEY = Buffer.from(BENCH_SECRET_KEY)
 const RESULTS = fileURLToPath(new URL('../../bench/results.md', import.meta.url))
@@ -102,6 +104,8 @@ async function refusedPort(): Promise<number> {
 
 interface LoadResult extends Summary {
   reqPerSec: number
+  /** req/s of each alternating run, in order (a run's neighbour saw nearly the same background load). */
+  roundReqPerSec: number[]
   /** Server CPU time (user + system) per answered request, µs: steadier than req/s on a shared machine. */
   cpuUsPerRequest: number
   /** The part of it spent in the kernel (socket reads and writes, log writes). */
@@ -129,6 +133,7 @@ async function loadAlternating(
     sysUs: 0,
     non2xx: 0,
     errors: 0,
+    rounds: [] as number[],
   }))
   for (let round = 0; round < rounds; round++) {
     for (const [i, server] of servers.entries()) {
@@ -151,6 +156,7 @@ async function loadAlternating(
       a.sysUs += cpuAfter.system - cpuBefore.system
       a.requests += result.requests.total
       a.seconds += result.duration
+      a.rounds.push(result.requests.total / result.duration)
       a.non2xx += result.non2xx
       a.errors += result.errors + result.timeouts
     }
@@ -158,6 +164,7 @@ async function loadAlternating(
   return acc.map((a) => ({
     ...summarize(a.samples),
     reqPerSec: a.requests / a.seconds,
+    roundReqPerSec: a.rounds,
     cpuUsPerRequest: a.cpuUs / Math.max(1, a.requests),
     sysUsPerRequest: a.sysUs / Math.max(1, a.requests),
     non2xx: a.non2xx,
@@ -196,13 +203,21 @@ async function steadyState(emulators: ChildServer, steady: SteadyBody, apiPort: 
   check(echoed.status === 200, 'echo answers 200')
   const echoAnswer = JSON.parse(echoed.body.toString()) as { status: { children: number } }
   check(echoAnswer.status.children === steady.children, 'echo counted every observed child')
+  // The reference: the echo server answering the hook's own answer (same bytes on the wire, no hook logic).
+  const answerFile = join(mkdtempSync(join(tmpdir(), 'dittofs-bench-')), 'answer.json')
+  writeFileSync(answerFile, second.body)
+  const sized = await start('echo-server', { env: { LOG_LEVEL: 'info', ECHO_ANSWER_FILE: answerFile } })
+  const sizedClient = new BenchClient(sized.port)
+  const sizedAnswer = await sizedClient.post('/sync', steady.json)
+  sizedClient.close()
+  check(sizedAnswer.body.equals(second.body), 'the same-size echo answers exactly the hook answer')
   log(`steady body ${steady.bytes} bytes, ${steady.children} children; answers verified; loading`)
 
-  await loadAlternating([echo, hook], steady.json, 10, 4, 2)
+  await loadAlternating([echo, sized, hook], steady.json, 10, 4, 2)
   const results: Record<string, LoadResult> = {}
   for (const connections of [1, 50]) {
-    const [echoResult, hookResult] = await loadAlternating(
-      [echo, hook],
+    const [echoResult, sizedResult, hookResult] = await loadAlternating(
+      [echo, sized, hook],
       steady.json,
       connections,
       DURATION_S,
@@ -210,6 +225,7 @@ async function steadyState(emulators: ChildServer, steady: SteadyBody, apiPort: 
     )
     for (const [name, result] of [
       ['echo', echoResult],
+      ['sized', sizedResult],
       ['hook', hookResult],
     ] as const) {
       if (result === undefined) throw new Error('no result')
@@ -223,22 +239,32 @@ async function steadyState(emulators: ChildServer, steady: SteadyBody, apiPort: 
   const afterLoad = await counters()
   check(afterLoad.adaptersList === afterWarm.adaptersList, 'no DittoFS poll during the steady-state runs')
   await stop(echo)
+  await stop(sized)
   await stop(hook)
 
   const scenario = `2. steady-state sync (${(steady.bytes / 1024).toFixed(1)} KB request, ${steady.children} children)`
   for (const connections of [1, 50]) {
     const echoResult = results[`echo${connections}`] as LoadResult
+    const sizedResult = results[`sized${connections}`] as LoadResult
     const hookResult = results[`hook${connections}`] as LoadResult
     const ratio = hookResult.reqPerSec / echoResult.reqPerSec
+    // Each hook run against the echo run just before it: how much the verdict could move with the background load.
+    const pairRatios = hookResult.roundReqPerSec.map((r, i) => r / (echoResult.roundReqPerSec[i] ?? r))
+    const spread = `runs ${Math.min(...pairRatios).toFixed(2)}–${Math.max(...pairRatios).toFixed(2)}×`
     rows.push({
       scenario: `1. echo baseline, ${connections} conn`,
       measure: 'req/s; latency',
       result: `${echoResult.reqPerSec.toFixed(0)} req/s; p50 ${ms(echoResult.p50)}, p99 ${ms(echoResult.p99)}; ${echoResult.cpuUsPerRequest.toFixed(0)} µs CPU/req`,
     })
     rows.push({
+      scenario: `1b. echo answering the hook's ${(second.body.length / 1024).toFixed(1)} KB answer (reference), ${connections} conn`,
+      measure: 'req/s (× baseline); latency',
+      result: `${sizedResult.reqPerSec.toFixed(0)} req/s (${(sizedResult.reqPerSec / echoResult.reqPerSec).toFixed(2)}×); p50 ${ms(sizedResult.p50)}, p99 ${ms(sizedResult.p99)}; ${sizedResult.cpuUsPerRequest.toFixed(0)} µs CPU/req`,
+    })
+    rows.push({
       scenario: `${scenario}, ${connections} conn`,
       measure: 'req/s (× baseline); latency',
-      result: `${hookResult.reqPerSec.toFixed(0)} req/s (${ratio.toFixed(2)}×); p50 ${ms(hookResult.p50)}, p99 ${ms(hookResult.p99)}; ${hookResult.cpuUsPerRequest.toFixed(0)} µs CPU/req (${(echoResult.cpuUsPerRequest / hookResult.cpuUsPerRequest).toFixed(2)}× the baseline's efficiency)`,
+      result: `${hookResult.reqPerSec.toFixed(0)} req/s (${ratio.toFixed(2)}×, ${spread}); p50 ${ms(hookResult.p50)}, p99 ${ms(hookResult.p99)}; ${hookResult.cpuUsPerRequest.toFixed(0)} µs CPU/req (${(echoResult.cpuUsPerRequest / hookResult.cpuUsPerRequest).toFixed(2)}× the baseline's efficiency)`,
       id: `throughput at ${connections} conn`,
       target: '≥ 0.7× baseline',
       met: ratio >= 0.7,
@@ -256,7 +282,7 @@ async function steadyState(emulators: ChildServer, steady: SteadyBody, apiPort: 
     }
   }
   notes.push(
-    `Steady state: every answer has ${steady.children} children incl. ${steady.adapterServices} adapter Services and repeats the request's status (checked before the load); ${DURATION_S} s of load per server and connection count, in ${ROUNDS} runs alternating echo/hook (so both see the same background load), after a warm-up; no DittoFS call during the runs (emulator counters).`,
+    `Steady state: every answer has ${steady.children} children incl. ${steady.adapterServices} adapter Services and repeats the request's status (checked before the load); ${DURATION_S} s of load per server and connection count, in ${ROUNDS} runs alternating echo / same-size echo / hook (so all see the same background load; "runs" gives the lowest and highest ratio of a hook run to the echo run just before it), after a warm-up; no DittoFS call during the runs (emulator counters). Row 1b is a reference without a target: the echo server answering the hook's own answer, so the gap between 1b and 2 is the hook's logic and the gap between 1 and 1b is the cost of a 10 KB answer on both ends.`,
   )
 }
 
@@ -410,10 +436,13 @@ async function blackholed(emulators: ChildServer, builder: ReturnType<typeof bui
     execArgv: HOOK_NODE_ARGS,
   })
   const client = new BenchClient(hook.port)
-  // Warm the process up on another parent (its first sync polls once, then nothing is due).
-  for (let i = 0; i < 300; i++) check((await client.post('/sync', warmBody)).status === 200, 'warm-up')
+  // Bodies encoded once, so that the client's own allocations do not add GC pauses to what it measures.
+  const body = Buffer.from(parent.json)
+  // Warm the process up on another parent (its first sync polls once, then nothing is due), for long enough that
+  // the JIT has settled (sequential latencies kept falling for ~1,500 syncs): a hook server runs for days.
+  await warmUp(client, Buffer.from(warmBody))
   await emulators.call('setFault', { port, fault: { mode: 'blackhole' } })
-  const first = await client.post('/sync', parent.json)
+  const first = await client.post('/sync', body)
   check(first.status === 200, 'black-holed: the first sync answers 200')
   const answer = JSON.parse(first.body.toString()) as SyncResponse
   check(conditionOf(answer, 'AdaptersSynced')?.reason === 'APIUnreachable', 'reported as APIUnreachable')
@@ -424,7 +453,7 @@ async function blackholed(emulators: ChildServer, builder: ReturnType<typeof bui
   const metricsBefore = (await client.get('/metrics')).body.toString()
   const until = performance.now() + 1_500
   while (performance.now() < until && later.length < 500) {
-    const res = await client.post('/sync', parent.json)
+    const res = await client.post('/sync', body)
     check(res.status === 200, 'later syncs answer 200')
     later.push(res.ms)
   }
@@ -439,9 +468,9 @@ async function blackholed(emulators: ChildServer, builder: ReturnType<typeof bui
   // The floor of this loop on this machine: the echo server, same body, same client, same number of calls.
   const echo = await start('echo-server', { env: { LOG_LEVEL: 'info' } })
   const echoClient = new BenchClient(echo.port)
-  for (let i = 0; i < 100; i++) await echoClient.post('/sync', parent.json)
+  await warmUp(echoClient, body)
   const floor: number[] = []
-  for (let i = 0; i < later.length; i++) floor.push((await echoClient.post('/sync', parent.json)).ms)
+  for (let i = 0; i < later.length; i++) floor.push((await echoClient.post('/sync', body)).ms)
   echoClient.close()
   await stop(echo)
   rows.push({
@@ -462,6 +491,17 @@ async function blackholed(emulators: ChildServer, builder: ReturnType<typeof bui
     target: 'p99 < 5 ms',
     met: s.p99 < 5,
   })
+  notes.push(
+    `Black-holed (4b): the hook process and the echo floor are each warmed up with ${WARM_UP_MS / 1000} s of sequential syncs first (a server runs for days; sequential latencies kept falling for ~1,500 syncs after a start); bodies are encoded once, so the client adds no garbage of its own.`,
+  )
+}
+
+/** Sequential syncs for WARM_UP_MS (at least 300), each checked. */
+async function warmUp(client: BenchClient, body: Buffer): Promise<void> {
+  const until = performance.now() + WARM_UP_MS
+  for (let i = 0; i < 300 || performance.now() < until; i++) {
+    check((await client.post('/sync', body)).status === 200, 'warm-up')
+  }
 }
 
 /** Cumulative count of ok syncs in the `le` bucket of dittofs_hooks_request_duration_seconds. */

@@ -2,7 +2,7 @@ import t from 'tap'
 import { BoundedMemo, deepFreeze } from '../hooks/memo.js'
 
 t.test('a memo computes each key once and stays within its bound', async (t) => {
-  const memo = new BoundedMemo<string>(3)
+  const memo = new BoundedMemo<string>({ entries: 3, keyChars: 1000, maxKeyChars: 100 })
   let computed = 0
   const compute = (key: string) => () => {
     computed++
@@ -18,6 +18,22 @@ t.test('a memo computes each key once and stays within its bound', async (t) => 
   t.equal(memo.size, 1, 'full: everything was forgotten before storing the new entry')
   t.equal(memo.get('a', compute('a')), 'A', 'a forgotten key is computed again, with the same answer')
   t.equal(computed, 5)
+})
+
+t.test('a memo is bounded by the size of its keys too: tenant input cannot grow it', async (t) => {
+  const memo = new BoundedMemo<number>({ entries: 1000, keyChars: 50, maxKeyChars: 20 })
+  let computed = 0
+  const compute = () => ++computed
+  const long = 'x'.repeat(21)
+  memo.get(long, compute)
+  memo.get(long, compute)
+  t.equal(computed, 2, 'a key above maxKeyChars is computed every time')
+  t.equal(memo.size, 0, 'and never stored')
+  for (let i = 0; i < 3; i++) memo.get(`${i}`.padStart(20, 'k'), compute)
+  t.equal(memo.size, 1, 'the third 20-character key would pass 50 characters: the map was forgotten first')
+  const before = computed
+  memo.get('2'.padStart(20, 'k'), compute)
+  t.equal(computed, before, 'the entry stored after forgetting is a hit')
 })
 
 t.test('deepFreeze freezes objects and arrays all the way down', async (t) => {

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto'
 import { stringify } from 'yaml'
 import type { DittoServerSpec } from '../dittoserver/spec.js'
-import { BoundedMemo } from '../memo.js'
+import { BoundedMemo, HOT_PATH_MEMO } from '../memo.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import { childLabels, childNames } from './naming.js'
 
@@ -12,7 +12,7 @@ export const CONFIG_KEY = 'config.yaml'
 
 /** Rendered config.yaml by its input: most parents share a few configs, and YAML rendering is the costliest
  * step of a sync (bench/README.md). */
-const renderedConfigs = new BoundedMemo<string>(1000)
+const renderedConfigs = new BoundedMemo<string>(HOT_PATH_MEMO)
 
 export function renderConfig(spec: DittoServerSpec): string {
   const database =

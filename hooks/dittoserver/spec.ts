@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv'
 import { asObject, type JsonObject } from '../loose.js'
-import { BoundedMemo, deepFreeze } from '../memo.js'
+import { BoundedMemo, deepFreeze, HOT_PATH_MEMO } from '../memo.js'
 import { parseDuration } from './duration.js'
 import { GO_DURATION, QUANTITY, specSchema } from './schema.js'
 
@@ -154,7 +154,7 @@ const tuning = (raw: Obj): Partial<ServiceTuning> => {
  * Parsed specs by their JSON text: validating and defaulting cost ~10 % of a steady-state sync's own CPU, and
  * every resync of a parent sends the same spec (bench/README.md). Results are frozen, so callers share them safely.
  */
-const parsedSpecs = new BoundedMemo<SpecResult>(1000)
+const parsedSpecs = new BoundedMemo<SpecResult>(HOT_PATH_MEMO)
 
 /** Validates and defaults a DittoServer spec. Never throws. */
 export function parseSpec(raw: unknown): SpecResult {

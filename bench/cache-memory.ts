@@ -1,6 +1,8 @@
-// Heap cost of the two in-memory caches at their bounds, in a process of its own started with --expose-gc:
-// the token cache full (10,000 API URLs, realistic DittoFS JWTs) and the poll schedule full (50,000 parents).
-// The many-parents run cannot fill the token cache: all its parents share one API URL on loopback.
+// Heap cost of the in-memory caches at their bounds, in a process of its own started with --expose-gc: the token
+// cache full (10,000 API URLs, realistic DittoFS JWTs), the poll schedule full (50,000 parents), and the memoised
+// specs and configs full (distinct ~2 K-character specs until the key budget is reached). The many-parents run
+// fills none of these but the schedule: all its parents share one API URL and one spec.
+import { renderConfig } from '../hooks/children/config.js'
 import { DEFAULT_SCHEDULE_ENTRIES, PollSchedule } from '../hooks/discovery/schedule.js'
 import {
   credentialTag,
@@ -8,6 +10,8 @@ import {
   TokenCache,
   tokenCacheKey,
 } from '../hooks/discovery/token-cache.js'
+import { parseSpec } from '../hooks/dittoserver/spec.js'
+import { HOT_PATH_MEMO } from '../hooks/memo.js'
 import { signJwt } from '../test/emulator/jwt.js'
 import { announceReady, serveIpc } from './ipc.js'
 
@@ -55,13 +59,33 @@ function measure() {
     if (i % 2 === 0) schedule.recordFailure(uid, Date.now())
   }
   const withSchedule = heapAfterGc()
-  // Keep both alive until measured.
+  // Distinct specs of ~2,000 characters (a padded Service annotation and a distinct SQLite path, so the rendered
+  // configs differ too): as many as fit the memo's key budget, the worst the memo maps can hold together.
+  const specChars = 2000
+  let memoEntries = 0
+  for (let i = 0; i * specChars < HOT_PATH_MEMO.keyChars && i < HOT_PATH_MEMO.entries; i++) {
+    const raw = {
+      storage: { metadataSize: '10Gi' },
+      database: {
+        sqlite: { path: `/data/controlplane/${String(i).padStart(6, '0')}-${'p'.repeat(800)}.db` },
+      },
+      service: { annotations: { note: `${i}-${'a'.repeat(specChars - 1000)}` } },
+    }
+    const parsed = parseSpec(raw)
+    if (!parsed.ok) throw new Error(`bench spec invalid: ${JSON.stringify(parsed.errors)}`)
+    renderConfig(parsed.spec)
+    memoEntries++
+  }
+  const withMemos = heapAfterGc()
+  // Keep them alive until measured.
   if (tokens.size + schedule.size() === 0) throw new Error('empty caches')
   return {
     tokenEntries: tokens.size,
     tokenBytes: withTokens - start,
     scheduleEntries: schedule.size(),
     scheduleBytes: withSchedule - withTokens,
+    memoEntries,
+    memoBytes: withMemos - withSchedule,
   }
 }
 

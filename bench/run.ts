@@ -599,13 +599,16 @@ async function cachesAtBounds(rssAfterMany: number) {
     tokenBytes: number
     scheduleEntries: number
     scheduleBytes: number
+    memoEntries: number
+    memoBytes: number
   }>('measure')
   await stop(child)
-  const projected = rssAfterMany + m.tokenBytes + m.scheduleBytes * (1 - MANY_PARENTS / m.scheduleEntries)
+  const projected =
+    rssAfterMany + m.tokenBytes + m.scheduleBytes * (1 - MANY_PARENTS / m.scheduleEntries) + m.memoBytes
   rows.push({
     scenario: '5. caches at their bounds (heap, own process)',
-    measure: 'token cache; schedule',
-    result: `${m.tokenEntries.toLocaleString('en')} tokens ${mb(m.tokenBytes)} (${(m.tokenBytes / m.tokenEntries / 1024).toFixed(2)} KB each); ${m.scheduleEntries.toLocaleString('en')} schedule entries ${mb(m.scheduleBytes)}; worst case ≈ ${mb(projected)} RSS`,
+    measure: 'token cache; schedule; spec and config memos',
+    result: `${m.tokenEntries.toLocaleString('en')} tokens ${mb(m.tokenBytes)} (${(m.tokenBytes / m.tokenEntries / 1024).toFixed(2)} KB each); ${m.scheduleEntries.toLocaleString('en')} schedule entries ${mb(m.scheduleBytes)}; ${m.memoEntries.toLocaleString('en')} distinct 2 K-character specs and their configs ${mb(m.memoBytes)}; worst case (RSS after 10,000 parents + all of these) ≈ ${mb(projected)}`,
   })
 }
 

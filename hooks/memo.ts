@@ -37,8 +37,8 @@ export class BoundedMemo<V> {
   }
 }
 
-/** 1,000 specs or configs, 2 M key characters (a few MB with the values), keys up to 16 K characters. */
-export const HOT_PATH_MEMO: MemoBounds = { entries: 1000, keyChars: 2_000_000, maxKeyChars: 16_384 }
+/** 1,000 specs or configs, 1 M key characters (~4 MB with the values, bench section 5), keys up to 16 K characters. */
+export const HOT_PATH_MEMO: MemoBounds = { entries: 1000, keyChars: 1_000_000, maxKeyChars: 16_384 }
 
 /** Freezes a JSON-like value all the way down, so that a memoised result shared between syncs cannot change. */
 export function deepFreeze<T>(value: T): T {

@@ -1,4 +1,5 @@
 import type { ApiAdapter } from './discovery/types.js'
+import { groupKey } from './metacontroller/object-map.js'
 import {
   type KubeObject,
   LAST_APPLIED_ANNOTATION,
@@ -40,7 +41,7 @@ function asObserved(children: KubeObject[], namespace: string, uid: string): Obj
       ...child,
       metadata: { ...child.metadata, namespace, labels: { ...child.metadata.labels, 'controller-uid': uid } },
     }
-    const group = `${child.kind}.${child.apiVersion}`
+    const group = groupKey(child.kind, child.apiVersion)
     map[group] ??= {}
     ;(map[group] as Record<string, KubeObject>)[child.metadata.name] = {
       ...applied,

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { BoundedLru } from '../hooks/discovery/lru.js'
-import { BACKOFF_CAP_MS, backoffMs, MIN_POLL_INTERVAL_MS, PollSchedule } from '../hooks/discovery/schedule.js'
+import { BACKOFF_CAP_MS, backoffMs, PollSchedule } from '../hooks/discovery/schedule.js'
+import { MIN_POLLING_INTERVAL_MS } from '../hooks/dittoserver/spec.js'
 
 const T0 = Date.UTC(2026, 0, 1)
 
@@ -83,7 +84,7 @@ t.test('isDue is safe with small or nonsensical intervals and a clock that goes 
   t.equal(schedule.isDue('a', T0, 0), true)
   t.equal(schedule.isDue('a', T0, -5), true, 'negative counts as 0')
   t.equal(schedule.isDue('a', T0 + 5_000, Number.NaN), false, 'NaN counts as the floor')
-  t.equal(schedule.isDue('a', T0 + MIN_POLL_INTERVAL_MS, Number.NaN), true)
+  t.equal(schedule.isDue('a', T0 + MIN_POLLING_INTERVAL_MS, Number.NaN), true)
   t.equal(schedule.isDue('a', T0 + 5_000, Number.POSITIVE_INFINITY), false)
   t.equal(schedule.isDue('a', T0 - 60_000, 30_000), true, 'clock stepped back: poll rather than wait')
 })

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import { type Credentials, OPERATOR_USERNAME } from '../discovery/types.js'
 import type { DittoServerSpec, SecretKeyRef } from '../dittoserver/spec.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import { childLabels, childNames } from './naming.js'
@@ -7,7 +8,6 @@ import { childLabels, childNames } from './naming.js'
 // replica: a value the cluster already holds always wins (users may rotate it; the CompositeController updates
 // Secrets OnDelete only), and a missing value is derived from HOOKS_SECRET_KEY and the parent's UID, never random.
 
-export const OPERATOR_USERNAME = 'k8s-operator'
 /**
  * DittoFS always names its bootstrap admin `admin` (the config's `admin.username` is rendered for compatibility
  * and ignored by the server), so that is the name the hook logs in with whatever the spec says.
@@ -32,11 +32,6 @@ export function secretValue(secret: KubeObject | undefined, key: string): string
     return undefined
   const decoded = Buffer.from(encoded, 'base64').toString('utf8')
   return decoded === '' ? undefined : decoded
-}
-
-export interface Credentials {
-  username: string
-  password: string
 }
 
 export interface SecretInputs {

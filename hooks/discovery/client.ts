@@ -3,6 +3,7 @@
 // the decisions (refresh, re-login, provisioning, backoff) to the caller.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import got, { type Method } from 'got'
+import { isObject } from '../loose.js'
 import type { ApiAdapter, Credentials, DiscoveryFailureReason } from './types.js'
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -388,7 +389,7 @@ export function errorDetail(contentType: string, body: Buffer, secrets: string[]
   let detail = ''
   if (/json/i.test(contentType)) {
     const parsed = parseJsonText(text)
-    if (isRecord(parsed)) {
+    if (isObject(parsed)) {
       const candidate = typeof parsed.detail === 'string' ? parsed.detail : parsed.title
       detail = typeof candidate === 'string' ? candidate : ''
     }
@@ -404,10 +405,6 @@ function parseJsonText(text: string): unknown {
   } catch {
     return undefined
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 export function sanitize(text: string, secrets: string[]): string {
@@ -448,7 +445,7 @@ const TRANSPORT_CODES: Record<string, string> = {
 /** Only error codes go into messages: error texts may carry URLs or headers. */
 function describeTransportError(error: unknown, timeoutMs: number, deadlineReached: boolean): string {
   if (deadlineReached) return 'overall deadline reached'
-  const code = isRecord(error) && typeof error.code === 'string' ? error.code : undefined
+  const code = isObject(error) && typeof error.code === 'string' ? error.code : undefined
   if (code === undefined) return 'request failed'
   if (code === 'ETIMEDOUT') return `no complete answer within ${timeoutMs} ms (timeout)`
   const known = TRANSPORT_CODES[code]

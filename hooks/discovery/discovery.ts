@@ -21,9 +21,10 @@ import {
   TokenCache,
   tokenCacheKey,
 } from './token-cache.js'
-import type { Credentials, PollOutcome, PollTarget } from './types.js'
+import { type Credentials, OPERATOR_USERNAME, type PollOutcome, type PollTarget } from './types.js'
 
-export const OPERATOR_USERNAME = 'k8s-operator'
+export { OPERATOR_USERNAME }
+
 export const OPERATOR_ROLE = 'operator'
 /** Metacontroller gives a hook 10 s; a poll (several requests in the worst case) must end well before. */
 export const MAX_POLL_DEADLINE_MS = 8_000

@@ -1,8 +1,8 @@
 // Per-parent poll schedule, in memory only: when the last poll succeeded or failed, and the backoff.
 // Losing it (restart, eviction) only means the parent is polled at its next sync.
+import { MIN_POLLING_INTERVAL_MS } from '../dittoserver/spec.js'
 import { BoundedLru } from './lru.js'
 
-export const MIN_POLL_INTERVAL_MS = 10_000
 export const BACKOFF_BASE_MS = 2_000
 export const BACKOFF_CAP_MS = 300_000
 export const DEFAULT_SCHEDULE_ENTRIES = 50_000
@@ -23,7 +23,7 @@ interface ParentPolls {
 
 /** A usable interval: negative counts as 0 (always due), a non-number as the floor. */
 function safeInterval(intervalMs: number): number {
-  return Number.isFinite(intervalMs) ? Math.max(0, intervalMs) : MIN_POLL_INTERVAL_MS
+  return Number.isFinite(intervalMs) ? Math.max(0, intervalMs) : MIN_POLLING_INTERVAL_MS
 }
 
 export class PollSchedule {

@@ -13,6 +13,9 @@ export type PollOutcome =
   | { ok: true; adapters: ApiAdapter[]; rejected: string[] }
   | { ok: false; reason: DiscoveryFailureReason; message: string; httpStatus?: number }
 
+/** The least-privileged DittoFS account the hook provisions and polls with. */
+export const OPERATOR_USERNAME = 'k8s-operator'
+
 export interface Credentials {
   username: string
   password: string

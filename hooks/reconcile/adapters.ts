@@ -28,6 +28,7 @@ import { type Condition, condition } from './conditions.js'
 // - With NetworkPolicies on, a new Service waits for its policy and a policy outlives its Service.
 
 export const ADAPTER_SERVICES_READY = 'AdapterServicesReady'
+export const WAITING_FOR_DISCOVERY = 'WaitingForDiscovery'
 /** Longer than any adapter type discovery accepts; a bound on what a user-written status can make us name. */
 const MAX_TYPE_LENGTH = 253
 const loose = asObject
@@ -340,7 +341,7 @@ function readiness(
   else if (parts.length === 0 && planned.length === 0 && input.adaptersKnown === false) {
     // Nothing is planned because nothing is known yet: `kubectl wait` on this condition must not pass already.
     status = 'Unknown'
-    reason = 'WaitingForDiscovery'
+    reason = WAITING_FOR_DISCOVERY
     parts.push('The adapter list has not been read from DittoFS yet.')
   } else if (parts.length === 0) {
     status = 'True'

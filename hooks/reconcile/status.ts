@@ -89,14 +89,6 @@ export function discoveryConditions(
   }
 }
 
-export interface InfraObservation {
-  spec: DittoServerSpec
-  statefulSet: KubeObject | undefined
-  configMapMatches: boolean | undefined
-  missingSecrets: string[]
-  desiredConfigHash: string
-}
-
 export function availability(spec: DittoServerSpec, statefulSet: KubeObject | undefined): Condition {
   if (spec.replicas === 0)
     return condition('Available', 'True', 'Stopped', 'replicas is 0: the server is stopped')

@@ -8,7 +8,7 @@ import type { DittoServerSpec } from '../dittoserver/spec.js'
 import { parseTime } from '../loose.js'
 import type { KubeObject, SyncResponse } from '../metacontroller/types.js'
 import type { AdapterStatus } from './adapter-types.js'
-import { planAdapters, readAdapterStatus } from './adapters.js'
+import { ADAPTER_SERVICES_READY, planAdapters, readAdapterStatus, WAITING_FOR_DISCOVERY } from './adapters.js'
 import { type Condition, condition, findCondition, readConditions, stampConditions } from './conditions.js'
 import type { Observed } from './observe.js'
 import { statefulSetCounts } from './observe.js'
@@ -131,13 +131,13 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
       ? trustedList(discovery.outcome.adapters, discovery.outcome.rejected, lastKnown)
       : undefined
   const observedConditions = readConditions(observed.status)
-  const earlierVerdict = findCondition(observedConditions, 'AdapterServicesReady')
+  const earlierVerdict = findCondition(observedConditions, ADAPTER_SERVICES_READY)
   const plan = planAdapters({
     parentName: observed.name,
     adaptersKnown:
       fresh !== undefined ||
       lastKnown.length > 0 ||
-      (earlierVerdict !== undefined && earlierVerdict.reason !== 'WaitingForDiscovery'),
+      (earlierVerdict !== undefined && earlierVerdict.reason !== WAITING_FOR_DISCOVERY),
     spec,
     lastKnown,
     fresh,

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { validateCustomize, validateSync } from '../metacontroller/validate.js'
 import type { HookMetrics, HookName, Outcome } from '../metrics.js'
+import { type Condition, findCondition } from '../reconcile/conditions.js'
 import { describeErrors, UnprocessableSpecError } from '../reconcile/invalid.js'
 import type { HookService } from '../reconcile/service.js'
 import { sendProblem } from './problem.js'
@@ -111,10 +112,9 @@ export async function hookRoutes(app: FastifyInstance, options: HookRouteOptions
       const parsed = validateSync(body)
       if (!parsed.ok) return { outcome: 'invalid_request', body: parsed.problem }
       const response = await service.sync(parsed.value)
-      const invalid = (response.status.conditions as Array<{ reason?: string }> | undefined)?.some(
-        (c) => c.reason === 'InvalidSpec',
-      )
-      return { outcome: invalid ? 'invalid_spec' : 'ok', body: response }
+      // Ready is always the hook's own verdict; other conditions may carry reasons over from the user-writable status.
+      const ready = findCondition((response.status.conditions as Condition[] | undefined) ?? [], 'Ready')
+      return { outcome: ready?.reason === 'InvalidSpec' ? 'invalid_spec' : 'ok', body: response }
     })
 
   // Both paths accept both kinds of call: Metacontroller's docs suggest pointing sync and finalize at one URL.

@@ -6,6 +6,10 @@ import { type DittoServerSpec, parseSpec } from '../hooks/dittoserver/spec.js'
 import type { KubeObject } from '../hooks/metacontroller/types.js'
 import type { AdapterPlan, AdapterPlanInput, AdapterStatus } from '../hooks/reconcile/adapter-types.js'
 import { planAdapters, readAdapterStatus } from '../hooks/reconcile/adapters.js'
+import { rfc3339 } from './sim/clock.js'
+
+export { rfc3339 }
+
 import { applyServerDefaults } from './sim/defaults.js'
 import { deepEqual } from './sim/json.js'
 import { mergeForUpdate, setLastApplied } from './sim/merge.js'
@@ -83,8 +87,6 @@ export function inputOf(world: World, fresh: ApiAdapter[] | undefined, finalizin
     ...(world.namespace ? { namespace: world.namespace } : {}),
   }
 }
-
-export const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 let nextIp = 1
 const allocator = {

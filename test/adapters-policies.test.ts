@@ -12,6 +12,7 @@ import {
   policyNames,
   readyCondition,
   resetWrites,
+  rfc3339,
   serviceNames,
   smb,
   svcName,
@@ -85,9 +86,19 @@ t.test('a Service being deleted still holds its policy', async (t) => {
   sync(world, [nfs()])
   sync(world, [nfs()])
   const service = world.services.get(svcName('nfs'))
-  if (service) service.metadata.deletionTimestamp = '2026-03-01T10:00:00Z' // load-balancer cleanup finalizer
-  const plan = sync(world, [])
-  t.ok(policyNames(plan).includes(svcName('nfs')))
+  if (!service) throw new Error('the nfs Service was created')
+  sync(world, []) // nfs vanished
+  world.now += 2 * MINUTE // grace over
+  let plan = sync(world, [])
+  t.same(serviceNames(plan), [], 'the Service is no longer wanted')
+  // Its load-balancer cleanup finalizer keeps it in the cluster, being deleted: still observed.
+  service.metadata.deletionTimestamp = rfc3339(world.now)
+  world.services.set(service.metadata.name, service)
+  plan = sync(world, [])
+  t.same(serviceNames(plan), [], 'not asked for again')
+  t.ok(policyNames(plan).includes(svcName('nfs')), 'its policy stays while it is observed')
+  world.services.delete(service.metadata.name)
+  t.notOk(policyNames(sync(world, [])).includes(svcName('nfs')), 'and goes once the Service is gone')
 })
 
 t.test('turning policies off removes them all and keeps the Services', async (t) => {

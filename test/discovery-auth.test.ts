@@ -381,6 +381,7 @@ t.test('credentials in the URL are neither sent nor shown', async (t) => {
     ...target,
     apiUrl: emu.url.replace('http://', 'http://u:url-secret@'),
   })
+  t.equal(failed.ok, false, 'the poll failed')
   t.notMatch(failed.ok === false && failed.message, 'url-secret')
 })
 

@@ -288,6 +288,7 @@ t.test('an echoed secret never reaches a message', async (t) => {
   const token = 'eyJhbGciOi.payload.sig'
   emu.setFault({ mode: 'raw', status: 401, contentType: 'text/plain', body: `bad token ${token}\n` })
   const listed = await client.listAdapters(emu.url, token, BUDGET)
+  t.equal(listed.ok, false, 'refused')
   t.notMatch(listed.ok === false && listed.failure.message, token)
 })
 

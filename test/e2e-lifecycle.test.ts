@@ -81,6 +81,7 @@ t.test('replicas 0 and back: adapter Services kept, no poll while stopped, Ready
   const uids = world.adapterServices().map((s) => s.metadata.uid)
   t.equal(uids.length, 2)
   const requestsBefore = world.emulator.counters.requests ?? 0
+  const listsBefore = world.emulator.counters.adaptersList ?? 0
 
   world.editSpec((spec) => {
     spec.replicas = 0
@@ -108,10 +109,7 @@ t.test('replicas 0 and back: adapter Services kept, no poll while stopped, Ready
   t.equal(world.podReadyAt.length, 2, 'the pod started again')
   t.equal(world.condition('Ready')?.status, 'True')
   t.equal(world.condition('AdaptersSynced')?.reason, 'PollSucceeded')
-  t.ok(
-    world.emulator.counters.adaptersList! > 0 && world.emulator.counters.requests! > requestsBefore,
-    'polls resume',
-  )
+  t.ok((world.emulator.counters.adaptersList ?? 0) > listsBefore, 'polls resume')
   t.same(
     world.adapterServices().map((s) => s.metadata.uid),
     uids,

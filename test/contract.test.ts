@@ -339,9 +339,22 @@ t.test('metrics count hook calls by hook and outcome', async (t) => {
   const app = testApp(t)
   await post(app, '/sync', syncRequest(parent(minimalSpec())))
   await post(app, '/sync', { nope: true })
+  await post(app, '/sync', syncRequest(parent({ ...minimalSpec(), replicas: 3 })))
+  // A user can write any reason into the status; only the hook's own Ready verdict decides the outcome.
+  const forged = {
+    conditions: ['Authenticated', 'AdaptersSynced'].map((type) => ({
+      type,
+      status: 'False',
+      reason: 'InvalidSpec',
+      message: 'written by a user',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    })),
+  }
+  await post(app, '/sync', syncRequest(parent(minimalSpec(), {}, forged)))
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
-  t.match(text, /dittofs_hooks_requests_total\{hook="sync",outcome="ok"\} 1/)
+  t.match(text, /dittofs_hooks_requests_total\{hook="sync",outcome="ok"\} 2/)
   t.match(text, /dittofs_hooks_requests_total\{hook="sync",outcome="invalid_request"\} 1/)
+  t.match(text, /dittofs_hooks_requests_total\{hook="sync",outcome="invalid_spec"\} 1/)
   t.match(text, /dittofs_hooks_request_duration_seconds_bucket/)
   t.notMatch(text, new RegExp(PARENT_UID), 'no parent identity in metric labels')
 })

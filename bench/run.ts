@@ -1,9 +1,10 @@
 // `npm run bench`: the performance targets of DESIGN.md §7, measured on loopback with real servers, each in its
 // own process (see bench/README.md). Prints one markdown table and writes it to bench/results.md.
-//   BENCH_DURATION_S  seconds of load per server and connection count (default 12, in 3 alternating runs)
-//   BENCH_CPU_PROF=1  also profile the steady-state hook server (node --cpu-prof) and print its top functions
+//   BENCH_DURATION_S  seconds of load per server and connection count (default 12, in 6 alternating runs)
+//   BENCH_CPU_PROF=1  also profile the steady-state echo and hook servers (node --cpu-prof), print their top functions
 //   BENCH_HOOK_NODE_ARGS='--max-semi-space-size=32'  extra node flags for the hook server processes
-//   BENCH_ONLY=2,5    run only these sections (2 steady state, 3 due polls, 4 black-holed, 5 many parents, 6 cost)
+//   BENCH_ONLY=2,5    run only these sections (2 steady state incl. the echo baseline, 3 due polls, 4 black-holed,
+//                     5 many parents, 6 cost); printed only: bench/results.md keeps the last full run
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -36,7 +37,14 @@ const HOOK_NODE_ARGS = [
   '--enable-source-maps',
   ...(process.env.BENCH_HOOK_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
 ]
+const SECTIONS = ['2', '3', '4', '5', '6']
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
+const unknownSections = ONLY?.filter((s) => !SECTIONS.includes(s)) ?? []
+if (unknownSections.length > 0) {
+  throw new Error(
+    `BENCH_ONLY: no section ${unknownSections.join(', ')}; the sections are ${SECTIONS.join(', ')} (the echo baseline, 1, runs with 2)`,
+  )
+}
 const wanted = (section: string) => ONLY === undefined || ONLY.includes(section)
 const API_TIMEOUT_MS = 1000
 /** Sequential warm-up before a latency loop. */
@@ -732,7 +740,8 @@ async function main() {
     '- A shared 2-vCPU sandbox: ratios move by up to ±0.2 between runs (the load average above says how busy it was; "runs" in section 2 shows the spread within this run); server CPU per request is the steadier figure. Method, profiles and proposed fixes: bench/README.md.',
     '',
   ].join('\n')
-  writeFileSync(RESULTS, report)
+  // A partial run (BENCH_ONLY) is printed only, so that bench/results.md always holds a whole run.
+  if (ONLY === undefined) writeFileSync(RESULTS, report)
   process.stdout.write(`${report}\n`)
 
   if (profileDir !== undefined) {

@@ -10,10 +10,10 @@ import {
   API_TIMEOUT_MS,
   adapterServiceNames,
   adapterTypes,
-  conditionOf,
   hookWithEmulator,
 } from './support/fuzz-harness.js'
 import { derivedSecrets, leakedIn, withoutSecretData } from './support/fuzz-secrets.js'
+import { conditionOf } from './support/requests.js'
 
 /** The hook's own deadline is 9 s; a poll is capped at 2.5 request timeouts. Slack for a busy machine. */
 const BOUND_MS = pollDeadlineMs(API_TIMEOUT_MS) + 3_000

@@ -4,7 +4,8 @@
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { SyncResponse } from '../hooks/metacontroller/types.js'
-import { conditionOf, hookWithEmulator } from './support/fuzz-harness.js'
+import { hookWithEmulator } from './support/fuzz-harness.js'
+import { conditionOf } from './support/requests.js'
 
 const BURST = 50
 const MAX_IN_FLIGHT = 4

@@ -8,9 +8,9 @@ import { buildApp, REDACT_PATHS } from '../hooks/app.js'
 import type { SyncResponse } from '../hooks/metacontroller/types.js'
 import { startEmulator } from './emulator/index.js'
 import { TEST_SECRET_KEY, testSettings } from './support/app.js'
-import { adapterServiceNames, conditionOf, hookWithEmulator } from './support/fuzz-harness.js'
+import { adapterServiceNames, hookWithEmulator } from './support/fuzz-harness.js'
 import { derivedSecrets, JWT, leakedIn, withoutSecretData } from './support/fuzz-secrets.js'
-import { LAST_APPLIED, minimalSpec, parent, syncRequest } from './support/requests.js'
+import { conditionOf, LAST_APPLIED, minimalSpec, parent, syncRequest } from './support/requests.js'
 
 const SECRETS = { ...derivedSecrets(), hooksSecretKey: TEST_SECRET_KEY }
 

@@ -7,6 +7,7 @@ import { post, testApp } from './support/app.js'
 import { converge, stubDiscovery } from './support/fuzz-stub.js'
 import {
   asObserved,
+  conditionOf,
   findChild,
   LAST_APPLIED,
   minimalSpec,
@@ -16,10 +17,6 @@ import {
 } from './support/requests.js'
 
 const START = Date.parse('2026-03-01T00:00:00Z')
-const conditionOf = (status: unknown, type: string) =>
-  (status as { conditions: Array<{ type: string; reason: string; message: string }> }).conditions.find(
-    (c) => c.type === type,
-  )
 
 /** An app whose every sync may poll (the clock jumps 10 min per request), with discovery stubbed. */
 function setup(t: Test, env: Record<string, string> = {}) {

@@ -2,7 +2,7 @@
 // deleted; a pod that became ready; a load balancer address; a condition that flipped; the adapter list),
 // with virtual time offsets. Built from the cluster's watch events, so it sees the companions' work as well
 // as Metacontroller's.
-import { diffPaths, type KubeObject, type WatchEvent } from '../sim/index.js'
+import { diffPaths, type KubeObject, LAST_APPLIED_ANNOTATION, type WatchEvent } from '../sim/index.js'
 import type { World } from './world.js'
 
 type Loose = Record<string, any>
@@ -51,7 +51,7 @@ function content(obj: KubeObject): Loose {
     ...metadata
   } = obj.metadata as Loose
   const annotations = { ...(metadata.annotations ?? {}) }
-  delete annotations['metacontroller.k8s.io/last-applied-configuration']
+  delete annotations[LAST_APPLIED_ANNOTATION]
   const { status, ...rest } = obj as Loose
   return { ...rest, metadata: { ...metadata, annotations } }
 }

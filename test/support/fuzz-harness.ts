@@ -84,11 +84,6 @@ export async function hookWithEmulator(t: Test, options: HarnessOptions = {}) {
   return { app, clock, emulator, spec, sync, nextRequest, lines, answers }
 }
 
-export const conditionOf = (status: unknown, type: string) =>
-  (
-    status as { conditions: Array<{ type: string; status: string; reason: string; message: string }> }
-  ).conditions.find((c) => c.type === type)
-
 export const adapterServiceNames = (res: SyncResponse) =>
   res.children
     .filter((c) => c.metadata.labels?.['dittofs.io/adapter-service'] === 'true')

@@ -124,3 +124,9 @@ export function withReadyStatefulSet(children: ObjectMap, ready = 1): ObjectMap 
 
 export const findChild = (children: KubeObject[], kind: string, name: string): KubeObject | undefined =>
   children.find((c) => c.kind === kind && c.metadata.name === name)
+
+/** A condition of a status, by type (the status as the hook answered it). */
+export const conditionOf = (status: unknown, type: string) =>
+  (
+    status as { conditions: Array<{ type: string; status: string; reason: string; message: string }> }
+  ).conditions.find((c) => c.type === type)

@@ -104,12 +104,6 @@ export class VirtualClock {
     return this.#refTimers > 0
   }
 
-  pendingTimers(): PendingTimer[] {
-    return [...this.#live.values()]
-      .sort((a, b) => a.at - b.at || a.id - b.id)
-      .map(({ id, at, label, unref }) => ({ id, at, label, unref }))
-  }
-
   #forget(timer: Timer): void {
     if (this.#live.delete(timer.id) && !timer.unref) this.#refTimers -= 1
   }

@@ -103,11 +103,6 @@ export class Cluster {
     return found
   }
 
-  getByUid(uid: string): KubeObject | undefined {
-    const stored = this.#byUid.get(uid)
-    return stored && clone(stored)
-  }
-
   list(apiVersion: string, kind: string, options: ListOptions = {}): KubeObject[] {
     const bucket = this.#objects.get(typeKey(apiVersion, kind))
     if (!bucket) return []
@@ -242,16 +237,6 @@ export class Cluster {
     const draft = this.mustGet(ref)
     change(draft)
     return this.updateStatus(draft)
-  }
-
-  /** Creates the object, or updates it (ignoring its resourceVersion) when it exists. */
-  apply(input: KubeObject): KubeObject {
-    const existing = this.get(refOf(input))
-    if (!existing) return this.create(input)
-    const next = clone(input)
-    next.metadata = { ...next.metadata }
-    delete next.metadata.resourceVersion
-    return this.update(next)
   }
 
   // --- internals -------------------------------------------------------------------------------------------

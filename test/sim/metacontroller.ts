@@ -131,12 +131,8 @@ export class Metacontroller {
   readonly finalizerName: string
   readonly timeline: TimelineEntry[] = []
   readonly counters: Counters = emptyCounters()
-  /** The last sync/finalize exchange: request body sent, and the parsed response (or raw text). */
+  /** The request body of the last sync/finalize call. */
   lastRequest: JsonObject | undefined
-  lastResponse: unknown
-  lastStatusCode: number | undefined
-  /** The last customize exchange. */
-  lastCustomize: HookExchange | undefined
 
   readonly #baseUrl: string
   readonly #fetchTimeoutMs: number | undefined
@@ -207,10 +203,6 @@ export class Metacontroller {
     this.#queue.add(typeof parent === 'string' ? parent : this.#keyOf(parent), reason)
   }
 
-  get queueLength(): number {
-    return this.#queue.length
-  }
-
   /** Fires due timers, then processes one queued parent. Returns false when nothing was queued. */
   async step(): Promise<boolean> {
     this.clock.runDue()
@@ -231,11 +223,6 @@ export class Metacontroller {
   /** Runs for `ms` of virtual time (periodic resyncs included) and leaves the clock `ms` later (unless maxSyncs stops it). */
   async runFor(ms: number, options: Omit<RunOptions, 'maxVirtualMs'> = {}): Promise<RunResult> {
     return this.#run({ ...options, maxVirtualMs: ms }, true)
-  }
-
-  /** Timeline entries about one parent (by key). */
-  timelineOf(parentKey: string): TimelineEntry[] {
-    return this.timeline.filter((entry) => entry.parent === parentKey)
   }
 
   /** Child writes recorded for one child, e.g. `childWrites('StatefulSet', 'demo')`. */
@@ -364,8 +351,6 @@ export class Metacontroller {
     try {
       const body = await this.#post(hookName, hook, request, (exchange) => {
         this.lastRequest = exchange.request
-        this.lastResponse = exchange.response
-        this.lastStatusCode = exchange.status
         entry.status = exchange.status
       })
       const response = parseSyncResponse(hookName, body, strictResponses(hook))
@@ -559,7 +544,6 @@ export class Metacontroller {
         hook,
         { controller: this.controller, parent },
         (exchange) => {
-          this.lastCustomize = exchange
           entry.status = exchange.status
         },
       )

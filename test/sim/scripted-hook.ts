@@ -1,6 +1,6 @@
 /**
  * A fake hook server whose answers a test scripts: a real Fastify app on 127.0.0.1, port 0. It records every call
- * and replies with whatever the current handler returns (any status, raw text, headers, or a hang until the
+ * and replies with whatever the handler returns (any status, raw text, headers, or a hang until the
  * client gives up). Used to test the simulator itself; scenarios drive the real hook server instead.
  */
 
@@ -31,19 +31,16 @@ export interface ScriptedHook {
   calls: ScriptedCall[]
   /** Calls to one path. */
   callsTo(path: string): ScriptedCall[]
-  /** Replaces the handler. */
-  respond(handler: ScriptedHandler): void
   close(): Promise<void>
 }
 
 export async function startScriptedHook(handler: ScriptedHandler): Promise<ScriptedHook> {
-  let current = handler
   const calls: ScriptedCall[] = []
   const app: FastifyInstance = Fastify({ bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true })
   app.post('/*', async (request, reply) => {
     const call: ScriptedCall = { path: request.url, body: request.body as Record<string, unknown> }
     calls.push(call)
-    const answer = await current(call)
+    const answer = await handler(call)
     if (answer.hang) {
       await new Promise<void>((resolve) => reply.raw.once('close', () => resolve()))
       return reply
@@ -58,9 +55,6 @@ export async function startScriptedHook(handler: ScriptedHandler): Promise<Scrip
     baseUrl: address,
     calls,
     callsTo: (path) => calls.filter((call) => call.path === path),
-    respond: (next) => {
-      current = next
-    },
     close: () => app.close(),
   }
 }

@@ -96,11 +96,6 @@ export class WorkQueue {
     return this.#queue.length
   }
 
-  /** When `key` is due from a delayed add, if it is waiting. */
-  waitingUntil(key: string): number | undefined {
-    return this.#waiting.get(key)?.at
-  }
-
   shutDown(): void {
     for (const { timer } of this.#waiting.values()) this.#clock.clearTimer(timer)
     this.#waiting.clear()

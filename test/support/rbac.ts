@@ -1,5 +1,7 @@
 // What Metacontroller must be allowed to do for a CompositeController, and whether a set of RBAC rules allows it.
 
+import { groupOf } from '../sim/resources.js'
+
 export interface PolicyRule {
   apiGroups?: string[]
   resources?: string[]
@@ -23,8 +25,6 @@ export interface CompositeControllerSpec {
   parentResource: ResourceRule
   childResources?: ResourceRule[]
 }
-
-const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.split('/')[0]! : '')
 
 const READ = ['get', 'list', 'watch']
 const WRITE = ['create', 'update', 'patch', 'delete']

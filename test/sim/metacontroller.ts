@@ -281,7 +281,7 @@ export class Metacontroller {
         this.#record({ type: 'requeue', parent: key, why: 'Retry-After', afterMs: error.retryAfterMs })
       } else {
         this.counters.syncErrors += 1
-        const message = `Sync error: ${error instanceof Error ? error.message : String(error)}`
+        const message = `Sync error: ${messageOf(error)}`
         this.#record({ type: 'event', parent: key, eventType: 'Warning', reason: 'SyncError', message })
         const delay = this.#queue.addRateLimited(key, 'backoff')
         this.#record({ type: 'requeue', parent: key, why: 'backoff', afterMs: delay })
@@ -340,15 +340,8 @@ export class Metacontroller {
     const hook = this.controller.spec.hooks?.[hookName]
     this.counters.syncs += 1
     if (hookName === 'finalize') this.counters.finalizeCalls += 1
-    const entry: HookEntry = {
-      type: 'hook',
-      at: this.clock.now(),
-      parent: key,
-      hook: hookName,
-      status: undefined,
-    }
-    if (triggers.length > 0) entry.triggers = triggers
-    try {
+    return this.#recordHookCall(hookName, key, async (entry) => {
+      if (triggers.length > 0) entry.triggers = triggers
       const body = await this.#post(hookName, hook, request, (exchange) => {
         this.lastRequest = exchange.request
         entry.status = exchange.status
@@ -358,9 +351,27 @@ export class Metacontroller {
       if (response.resyncAfterSeconds > 0) entry.resyncAfterSeconds = response.resyncAfterSeconds
       if (response.finalized) entry.finalized = true
       return response
+    })
+  }
+
+  /** One hook call on the timeline: its entry is filled by `run`, a failure counted and noted, then rethrown. */
+  async #recordHookCall<T>(
+    hook: HookName,
+    parentKey: string,
+    run: (entry: HookEntry) => Promise<T>,
+  ): Promise<T> {
+    const entry: HookEntry = {
+      type: 'hook',
+      at: this.clock.now(),
+      parent: parentKey,
+      hook,
+      status: undefined,
+    }
+    try {
+      return await run(entry)
     } catch (error) {
       this.counters.hookErrors += 1
-      entry.error = error instanceof Error ? error.message : String(error)
+      entry.error = messageOf(error)
       throw error
     } finally {
       this.timeline.push(entry)
@@ -531,14 +542,7 @@ export class Metacontroller {
     if (cached) return cached
     const key = this.#keyOf(parent)
     this.counters.customizeCalls += 1
-    const entry: HookEntry = {
-      type: 'hook',
-      at: this.clock.now(),
-      parent: key,
-      hook: 'customize',
-      status: undefined,
-    }
-    try {
+    return this.#recordHookCall('customize', key, async (entry) => {
       const body = await this.#post(
         'customize',
         hook,
@@ -558,13 +562,7 @@ export class Metacontroller {
         if (type) this.#relatedTypes.add(typeKey(type.apiVersion, type.kind))
       }
       return rules
-    } catch (error) {
-      this.counters.hookErrors += 1
-      entry.error = error instanceof Error ? error.message : String(error)
-      throw error
-    } finally {
-      this.timeline.push(entry)
-    }
+    })
   }
 
   #cachedRules(parent: KubeObject): RelatedResourceRule[] | undefined {

@@ -18,6 +18,47 @@ function keyOf(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`
 }
 
+interface KindWatchOptions {
+  cluster: Cluster
+  clock: VirtualClock
+  apiVersion: string
+  kind: string
+  /** Timer label prefix, e.g. `cloud-controller`. */
+  label: string
+  reconcile(ref: ObjectRef): void
+  deleted(object: KubeObject): void
+}
+
+/** The watch both controllers share: a change schedules one reconcile per object on a zero-delay timer. */
+class KindWatch {
+  readonly #options: KindWatchOptions
+  readonly #scheduled = new Set<string>()
+  readonly #unwatch: () => void
+
+  constructor(options: KindWatchOptions) {
+    this.#options = options
+    this.#unwatch = options.cluster.watch(({ type, object }: WatchEvent) => {
+      if (object.apiVersion !== options.apiVersion || object.kind !== options.kind) return
+      if (type === 'DELETED') options.deleted(object)
+      else this.schedule(refOf(object))
+    })
+  }
+
+  schedule(ref: ObjectRef): void {
+    const key = `${ref.namespace ?? ''}/${ref.name}`
+    if (this.#scheduled.has(key)) return
+    this.#scheduled.add(key)
+    this.#options.clock.setTimer(0, `${this.#options.label} ${key}`, () => {
+      this.#scheduled.delete(key)
+      this.#options.reconcile(ref)
+    })
+  }
+
+  stop(): void {
+    this.#unwatch()
+  }
+}
+
 // --- StatefulSet -----------------------------------------------------------------------------------------------
 
 export interface StatefulSetControllerOptions {
@@ -46,29 +87,44 @@ export class StatefulSetController {
   readonly cluster: Cluster
   readonly clock: VirtualClock
   readyDelayMs: number
-  /** Pod restarts caused by pod-template changes, over all StatefulSets. */
-  restarts = 0
   /** Pods started from zero replicas (first start or scale up). */
   podStarts = 0
   #restartsByKey = new Map<string, number>()
   #states = new Map<string, PodState>()
-  #scheduled = new Set<string>()
-  #unwatch: () => void
+  #watch: KindWatch
 
   constructor(options: StatefulSetControllerOptions) {
     this.cluster = options.cluster
     this.clock = options.clock ?? options.cluster.clock
     this.readyDelayMs = options.readyDelayMs ?? 5000
-    this.#unwatch = this.cluster.watch((event) => this.#onEvent(event))
+    this.#watch = new KindWatch({
+      cluster: this.cluster,
+      clock: this.clock,
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      label: 'statefulset-controller',
+      reconcile: (ref) => this.#reconcile(ref),
+      deleted: (object) => {
+        this.clock.clearTimer(this.#states.get(object.metadata.uid ?? '')?.readyTimer)
+        this.#states.delete(object.metadata.uid ?? '')
+      },
+    })
   }
 
   stop(): void {
-    this.#unwatch()
+    this.#watch.stop()
     for (const state of this.#states.values()) this.clock.clearTimer(state.readyTimer)
   }
 
   restartsOf(namespace: string, name: string): number {
     return this.#restartsByKey.get(`${namespace}/${name}`) ?? 0
+  }
+
+  /** Pod restarts caused by pod-template changes, over all StatefulSets. */
+  get restarts(): number {
+    let total = 0
+    for (const n of this.#restartsByKey.values()) total += n
+    return total
   }
 
   /** Simulates a pod that stops (false) or resumes (true) passing its readiness probe. */
@@ -80,28 +136,7 @@ export class StatefulSetController {
     this.clock.clearTimer(state.readyTimer)
     state.readyTimer = undefined
     state.ready = ready && state.running
-    this.#schedule(refOf(sts))
-  }
-
-  #onEvent({ type, object }: WatchEvent): void {
-    if (object.apiVersion !== 'apps/v1' || object.kind !== 'StatefulSet') return
-    if (type === 'DELETED') {
-      const state = this.#states.get(object.metadata.uid ?? '')
-      this.clock.clearTimer(state?.readyTimer)
-      this.#states.delete(object.metadata.uid ?? '')
-      return
-    }
-    this.#schedule(refOf(object))
-  }
-
-  #schedule(ref: ObjectRef): void {
-    const key = `${ref.namespace ?? ''}/${ref.name}`
-    if (this.#scheduled.has(key)) return
-    this.#scheduled.add(key)
-    this.clock.setTimer(0, `statefulset-controller ${key}`, () => {
-      this.#scheduled.delete(key)
-      this.#reconcile(ref)
-    })
+    this.#watch.schedule(refOf(sts))
   }
 
   #reconcile(ref: ObjectRef): void {
@@ -131,7 +166,6 @@ export class StatefulSetController {
       this.#becomeUnready(state, ref)
     } else if (replicas >= 1 && state.templateHash !== templateHash) {
       state.templateHash = templateHash
-      this.restarts += 1
       const key = keyOf(sts)
       this.#restartsByKey.set(key, (this.#restartsByKey.get(key) ?? 0) + 1)
       this.#becomeUnready(state, ref)
@@ -229,8 +263,7 @@ export class CloudController {
   deleted = 0
   #addressFor: (service: KubeObject, n: number) => LoadBalancerAddress
   #states = new Map<string, LoadBalancerState>()
-  #scheduled = new Set<string>()
-  #unwatch: () => void
+  #watch: KindWatch
 
   constructor(options: CloudControllerOptions) {
     this.cluster = options.cluster
@@ -238,7 +271,20 @@ export class CloudController {
     this.provisionDelayMs = options.provisionDelayMs === undefined ? 3000 : options.provisionDelayMs
     this.cleanupDelayMs = options.cleanupDelayMs ?? 2000
     this.#addressFor = options.addressFor ?? ((_service, n) => ({ ip: `203.0.113.${10 + n}` }))
-    this.#unwatch = this.cluster.watch((event) => this.#onEvent(event))
+    this.#watch = new KindWatch({
+      cluster: this.cluster,
+      clock: this.clock,
+      apiVersion: 'v1',
+      kind: 'Service',
+      label: 'cloud-controller',
+      reconcile: (ref) => this.#reconcile(ref),
+      deleted: (object) => {
+        const state = this.#states.get(object.metadata.uid ?? '')
+        this.clock.clearTimer(state?.provisionTimer)
+        this.clock.clearTimer(state?.cleanupTimer)
+        this.#states.delete(object.metadata.uid ?? '')
+      },
+    })
   }
 
   /** Load balancers that exist now. */
@@ -249,37 +295,15 @@ export class CloudController {
   /** Changes the provisioning delay (null = never) and re-examines every Service, e.g. to end an outage. */
   setProvisionDelay(ms: number | null): void {
     this.provisionDelayMs = ms
-    for (const svc of this.cluster.list('v1', 'Service')) this.#schedule(refOf(svc))
+    for (const svc of this.cluster.list('v1', 'Service')) this.#watch.schedule(refOf(svc))
   }
 
   stop(): void {
-    this.#unwatch()
+    this.#watch.stop()
     for (const state of this.#states.values()) {
       this.clock.clearTimer(state.provisionTimer)
       this.clock.clearTimer(state.cleanupTimer)
     }
-  }
-
-  #onEvent({ type, object }: WatchEvent): void {
-    if (object.apiVersion !== 'v1' || object.kind !== 'Service') return
-    if (type === 'DELETED') {
-      const state = this.#states.get(object.metadata.uid ?? '')
-      this.clock.clearTimer(state?.provisionTimer)
-      this.clock.clearTimer(state?.cleanupTimer)
-      this.#states.delete(object.metadata.uid ?? '')
-      return
-    }
-    this.#schedule(refOf(object))
-  }
-
-  #schedule(ref: ObjectRef): void {
-    const key = `${ref.namespace ?? ''}/${ref.name}`
-    if (this.#scheduled.has(key)) return
-    this.#scheduled.add(key)
-    this.clock.setTimer(0, `cloud-controller ${key}`, () => {
-      this.#scheduled.delete(key)
-      this.#reconcile(ref)
-    })
   }
 
   #reconcile(ref: ObjectRef): void {

@@ -341,6 +341,8 @@ export class Discovery {
 
 /** Anything shaped like a JWT (header.payload[.signature]). */
 const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}(?:\.[A-Za-z0-9_-]*)?/g
+/** The same, without the global flag: `test` keeps no lastIndex between calls. */
+const JWT_SHAPED = new RegExp(JWT_PATTERN.source)
 /** Shorter values are too common to blank out of text (and too weak to be worth hiding). */
 const MIN_SECRET_LENGTH = 6
 /** A real adapter type is a short word: a type this long that is part of a credential is a piece of one. */
@@ -370,7 +372,7 @@ export function withoutCredentials(
   }
   const carries = (type: string) =>
     secrets.some((s) => type.includes(s) || (type.length >= MIN_FRAGMENT_LENGTH && s.includes(type))) ||
-    new RegExp(JWT_PATTERN.source).test(type)
+    JWT_SHAPED.test(type)
   const adapters = outcome.adapters.filter((adapter) => !carries(adapter.type))
   const dropped = outcome.adapters.length - adapters.length
   if (dropped === 0) return outcome

@@ -125,7 +125,14 @@ const customizeValidator = ajv.compile(customizeSchema)
 /** `body.parent.metadata.name must match pattern …`: the first error, naming the field. */
 const describe = (error: ErrorObject | undefined): string => {
   if (!error) return 'request body is invalid'
-  const path = ['body', ...error.instancePath.split('/').slice(1)]
+  // JSON-pointer segments unescaped: `StatefulSet.apps/v1`, not `StatefulSet.apps~1v1`.
+  const path = [
+    'body',
+    ...error.instancePath
+      .split('/')
+      .slice(1)
+      .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~')),
+  ]
   if (error.keyword === 'required') path.push(String(error.params.missingProperty))
   const message = error.keyword === 'required' ? 'is required' : error.message
   const allowed = error.keyword === 'const' ? ` ${JSON.stringify(error.params.allowedValue)}` : ''

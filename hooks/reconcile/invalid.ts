@@ -5,7 +5,7 @@ import { type KubeObject, LAST_APPLIED_ANNOTATION, type SyncResponse } from '../
 import { bodyProblem, MAX_NESTING } from '../metacontroller/validate.js'
 import { condition, readConditions, stampConditions } from './conditions.js'
 import type { Observed } from './observe.js'
-import { finalizeDeadline } from './sync.js'
+import { finalizeDeadline, isFinalized } from './sync.js'
 
 // An invalid spec must change nothing: every observed child is returned exactly as it was last applied (so
 // Metacontroller sees no difference and deletes nothing), and the status says which field is wrong.
@@ -74,8 +74,7 @@ export function invalidSpecResponse(observed: Observed, errors: FieldError[], no
     const adapterService = (c: KubeObject) => c.kind === 'Service' && isAdapterService(c)
     const remaining = children.filter(adapterService)
     response.children = children.filter((c) => !adapterService(c))
-    const deadline = finalizeDeadline(observed.deletionTimestamp)
-    response.finalized = remaining.length === 0 || (deadline !== undefined && now >= deadline)
+    response.finalized = isFinalized(remaining.length, finalizeDeadline(observed.deletionTimestamp), now)
   }
   return response
 }

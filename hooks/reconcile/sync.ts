@@ -32,6 +32,10 @@ export function finalizeDeadline(deletionTimestamp: string | undefined): number 
   const deletedAt = parseTime(deletionTimestamp)
   return deletedAt === undefined ? undefined : deletedAt + FINALIZE_TIMEOUT_MS
 }
+
+/** Finalize is done once no adapter Service is left, or once waiting for them has passed its deadline. */
+export const isFinalized = (remainingAdapterServices: number, deadline: number | undefined, now: number) =>
+  remainingAdapterServices === 0 || (deadline !== undefined && now >= deadline)
 /** Before the pod is ready, Metacontroller is asked to come back this soon. */
 export const WAITING_RESYNC_SECONDS = 10
 
@@ -162,8 +166,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   let finalized: boolean | undefined
   const deadline = finalizeDeadline(observed.deletionTimestamp)
   if (finalizing) {
-    const timedOut = deadline !== undefined && now >= deadline
-    finalized = plan.remainingAdapterServices.length === 0 || timedOut
+    finalized = isFinalized(plan.remainingAdapterServices.length, deadline, now)
     const waitingFor = plan.remainingAdapterServices.join(', ')
     ready = condition(
       'Ready',
@@ -171,7 +174,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
       'Deleting',
       plan.remainingAdapterServices.length === 0
         ? 'adapter Services removed; finishing deletion'
-        : timedOut
+        : finalized // with Services left, only because the deadline passed
           ? `gave up waiting after 5m for adapter Services ${waitingFor}; they are left to garbage collection`
           : `waiting for adapter Services ${waitingFor} (and their load balancers) to be removed`,
     )

@@ -98,7 +98,7 @@ t.test('login issues HS256 tokens with the DittoFS claims, expiring on the emula
   t.equal(payload(refresh_token).token_type, 'refresh')
   t.equal(payload(refresh_token).exp, (claims.iat as number) + 604_800)
   t.same((answer.json as { user: unknown }).user, {
-    id: (answer.json as { user: { id: string } }).user.id,
+    id: claims.uid,
     username: 'admin',
     role: 'admin',
     enabled: true,

@@ -432,6 +432,9 @@ t.test(`request fuzzing (seed ${SEED}, ${CASES} random cases)`, async (t) => {
   )
   for (const failure of failures) t.fail(failure)
   t.equal(counts.failures, 0, 'no case broke the contract')
+  // The checks above ran over real traffic, not an empty loop.
+  t.ok(counts.polls > 100, `the poll-URL check ran (${counts.polls} polls)`)
+  t.ok(counts.ok200 > 100 && counts.problems4xx > 100, 'both answers were exercised')
 })
 
 /** As the server reads a JSON body: a leading byte-order mark is skipped. */

@@ -5,7 +5,7 @@
 //   BENCH_HOOK_NODE_ARGS='--max-semi-space-size=32'  extra node flags for the hook server processes
 //   BENCH_ONLY=2,5    run only these sections (2 steady state incl. the echo baseline, 3 due polls, 4 black-holed,
 //                     5 many parents, 6 cost); printed only: bench/results.md keeps the last full run
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -81,6 +81,15 @@ const conditionOf = (res: SyncResponse, type: string) =>
   (res.status.conditions as Array<{ type: string; status: string; reason: string }> | undefined)?.find(
     (c) => c.type === type,
   )
+
+/** Scratch files of this run (the same-size echo's answers), removed when the run ends. */
+const scratch = mkdtempSync(join(tmpdir(), 'dittofs-bench-'))
+let scratchFiles = 0
+const answerFileOf = (answer: Buffer): string => {
+  const file = join(scratch, `answer-${++scratchFiles}.json`)
+  writeFileSync(file, answer)
+  return file
+}
 
 function log(line: string): void {
   process.stderr.write(`[bench ${(performance.now() / 1000).toFixed(1)}s] ${line}\n`)
@@ -212,8 +221,7 @@ async function steadyState(emulators: ChildServer, steady: SteadyBody, apiPort: 
   const echoAnswer = JSON.parse(echoed.body.toString()) as { status: { children: number } }
   check(echoAnswer.status.children === steady.children, 'echo counted every observed child')
   // The reference: the echo server answering the hook's own answer (same bytes on the wire, no hook logic).
-  const answerFile = join(mkdtempSync(join(tmpdir(), 'dittofs-bench-')), 'answer.json')
-  writeFileSync(answerFile, second.body)
+  const answerFile = answerFileOf(second.body)
   const sized = await start('echo-server', { env: { LOG_LEVEL: 'info', ECHO_ANSWER_FILE: answerFile } })
   const sizedClient = new BenchClient(sized.port)
   const sizedAnswer = await sizedClient.post('/sync', steady.json)
@@ -477,8 +485,7 @@ async function blackholed(emulators: ChildServer, builder: ReturnType<typeof bui
   await emulators.call('setFault', { port, fault: null })
   // The floor of this loop on this machine: the echo server, same body, same client, same number of calls; once
   // with its small answer and once answering the hook's own answer (the bytes on the wire without the hook's logic).
-  const answerFile = join(mkdtempSync(join(tmpdir(), 'dittofs-bench-')), 'answer.json')
-  writeFileSync(answerFile, lastAnswer)
+  const answerFile = answerFileOf(lastAnswer)
   const floorOf = async (env: Record<string, string>): Promise<Summary> => {
     const echo = await start('echo-server', { env: { LOG_LEVEL: 'info', ...env } })
     const echoClient = new BenchClient(echo.port)
@@ -717,6 +724,7 @@ async function main() {
   } finally {
     await builder.close()
     await Promise.all([...running].map((child) => stop(child)))
+    rmSync(scratch, { recursive: true, force: true })
   }
 
   const met = rows.filter((r) => r.met === true).length

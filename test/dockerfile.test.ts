@@ -65,15 +65,42 @@ t.test('each image rule catches its own violation', async (t) => {
   }
 })
 
-t.test('NODE_VERSION is a Node the project supports, on the major the tests run on', async (t) => {
-  const version = /^ARG NODE_VERSION=(\d+)\.(\d+)\.(\d+)$/m.exec(dockerfile)
-  t.ok(version, 'ARG NODE_VERSION=x.y.z')
-  const [, major, minor] = (version ?? []).map(Number)
-  const engines = /^>=(\d+)\.(\d+)/.exec(String((packageJson.engines as Json).node))
-  t.ok(engines, 'package.json engines.node is a lower bound')
-  const [, minMajor, minMinor] = (engines ?? []).map(Number)
-  t.ok(major! > minMajor! || (major === minMajor && minor! >= minMinor!), 'satisfies engines.node')
-  t.equal(major, Number(process.versions.node.split('.')[0]), 'same major as the Node running the tests')
+/** `^20.19.0 || ^24.0.0` → [[20, 19], [24, 0]]: the only shape engines.node takes here (one caret range a major). */
+const engineMajors = (range: string): Array<[number, number]> =>
+  range.split('||').map((part) => {
+    const match = /^\s*\^(\d+)\.(\d+)\.\d+\s*$/.exec(part)
+    return match ? [Number(match[1]), Number(match[2])] : [Number.NaN, Number.NaN]
+  })
+
+const admits = (range: string, version: string): boolean => {
+  const [major, minor] = version.split('.').map(Number)
+  return engineMajors(range).some(([m, n]) => major === m && minor! >= n)
+}
+
+t.test('engines.node names each tested major; the checker reads it as written', async (t) => {
+  const range = String((packageJson.engines as Json).node)
+  t.same(engineMajors(range), [
+    [20, 19],
+    [24, 0],
+  ])
+  t.ok(admits(range, '20.19.0'))
+  t.ok(admits(range, '24.22.3'))
+  t.notOk(admits(range, '20.18.9'), 'below the minor floor')
+  t.notOk(admits(range, '22.12.0'), 'an untested major')
+  t.notOk(admits(range, '26.0.0'), 'a newer, untested major')
+  t.ok(admits(range, process.versions.node), 'the Node running the tests is one engines admits')
+})
+
+t.test('the image runs the exact Node 24 CI tested (scripts/get-node.sh)', async (t) => {
+  const image = /^ARG NODE_VERSION=(\d+\.\d+\.\d+)$/m.exec(dockerfile)?.[1]
+  const script = readFileSync(path.join(repoRoot, 'scripts/get-node.sh'), 'utf8')
+  const tested = /^NODE_VERSION="(\d+\.\d+\.\d+)"$/m.exec(script)?.[1]
+  t.ok(image, 'ARG NODE_VERSION=x.y.z')
+  t.ok(tested, 'scripts/get-node.sh pins NODE_VERSION="x.y.z"')
+  t.equal(image, tested, 'the image base is the Node .ci/run runs the suite on')
+  t.equal(image?.split('.')[0], '24', 'the current LTS major')
+  t.ok(admits(String((packageJson.engines as Json).node), image ?? ''), 'satisfies engines.node')
+  t.match(script, /^TARBALL_SHA256="[0-9a-f]{64}"$/m, 'the download is checked against a pinned sha256')
 })
 
 t.test('the image serves on the port the Deployment probes, and starts the built server', async (t) => {

@@ -87,6 +87,7 @@ export function buildApp(settings: Settings, deps: AppDeps = {}): FastifyInstanc
     apiUrlTemplate: settings.apiUrlTemplate,
     secretKey: settings.secretKey,
     hookPeer: hookPeer(settings.hooksNamespace),
+    specPolicy: { allowLooserSecurity: settings.allowLooserSecurity },
     now,
     onPoll: (outcome) => metrics.observePoll(outcome.ok ? 'ok' : outcome.reason),
   })

@@ -5,6 +5,7 @@ import { parseAllDocuments, stringify } from 'yaml'
 import type { ApiAdapter } from './discovery/types.js'
 import type { KubeObject } from './metacontroller/types.js'
 import { RenderError, renderDittoServer } from './render.js'
+import { looserSecurityAllowed, type SettingsError } from './settings.js'
 
 // `dittofs-hooks render -f dittoserver.yaml [--adapters adapters.json]`: prints, as YAML, the children the hook
 // would return — like `helm template`, for review and GitOps diffs.
@@ -46,6 +47,12 @@ function main(argv: string[]): void {
   const text = readFileSync(values.file === '-' ? 0 : values.file, 'utf8')
   const adapters = values.adapters ? readAdapters(values.adapters) : undefined
   const key = Buffer.from(process.env.HOOKS_SECRET_KEY || 'dittofs-hooks-render', 'utf8')
+  let allowLooserSecurity = false
+  try {
+    allowLooserSecurity = looserSecurityAllowed(process.env)
+  } catch (error) {
+    fail((error as SettingsError).message)
+  }
   const out: string[] = []
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length > 0) fail(`${values.file}: ${doc.errors[0]?.message}`)
@@ -55,6 +62,7 @@ function main(argv: string[]): void {
       const response = renderDittoServer(object, {
         secretKey: key,
         showSecrets: values['show-secrets'],
+        allowLooserSecurity,
         ...(adapters ? { adapters } : {}),
       })
       out.push(`# DittoServer ${object.metadata.namespace ?? 'default'}/${object.metadata.name}`)

@@ -17,6 +17,11 @@ export interface Settings {
   secretKey: Buffer
   /** Where the hook pods run (downward API); narrows the NetworkPolicy peer that lets them reach DittoFS. */
   hooksNamespace: string | undefined
+  /**
+   * ALLOW_LOOSER_SECURITY: DittoServers may loosen the restricted security profile (privileged, root, host
+   * process, ...). Off by default: whoever may create a DittoServer could otherwise get a privileged pod.
+   */
+  allowLooserSecurity: boolean
   /** True when HOOKS_SECRET_KEY was not set and an ephemeral key was made (generated secrets then differ per process). */
   ephemeralSecretKey: boolean
 }
@@ -35,6 +40,14 @@ const integer = (env: Env, name: string, fallback: number, min: number, max: num
     throw new SettingsError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`)
   }
   return Number(raw)
+}
+
+/** ALLOW_LOOSER_SECURITY as a boolean: only "true" turns it on; anything but "", "true" or "false" is an error. */
+export function looserSecurityAllowed(env: Env): boolean {
+  const raw = env.ALLOW_LOOSER_SECURITY
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  throw new SettingsError(`ALLOW_LOOSER_SECURITY must be true or false, got "${raw}"`)
 }
 
 function urlTemplate(env: Env): string {
@@ -86,6 +99,7 @@ export function loadSettings(env: Env = process.env): Settings {
     maxInFlight: integer(env, 'MAX_IN_FLIGHT', 256, 1, 100_000),
     secretKey: key,
     ephemeralSecretKey: ephemeral,
+    allowLooserSecurity: looserSecurityAllowed(env),
   }
 }
 

@@ -87,7 +87,7 @@ export function renderCrd(): Record<string, unknown> {
 
 /** The CRD as committed: a header comment plus YAML (no line folding, so regexes stay on one line). */
 export function renderCrdYaml(): string {
-  return `${HEADER}\n${stringify(renderCrd(), { lineWidth: 0 })}`
+  return `${HEADER}\n${stringify(renderCrd(), { lineWidth: 0, aliasDuplicateObjects: false })}`
 }
 
 /** The repository root: the nearest ancestor of this file (or of its compiled copy in dist/) with a package.json. */

@@ -175,10 +175,13 @@ const COMPATIBILITY_FIELDS = [
   'resources.claims',
 ]
 
+// Kubernetes' own types (core/v1 shapes): one field each, set in the example as a whole, not leaf by leaf.
+const KUBERNETES_TYPES = ['affinity', 'securityContext', 'podSecurityContext']
+
 /** Leaf field paths of a schema (objects with listed properties are descended into). */
 function leafPaths(schema: Json, prefix = ''): string[] {
   const properties = schema.properties as Record<string, Json> | undefined
-  if (!properties) return [prefix]
+  if (!properties || KUBERNETES_TYPES.includes(prefix)) return [prefix]
   return Object.entries(properties).flatMap(([name, child]) =>
     leafPaths(child, prefix ? `${prefix}.${name}` : name),
   )

@@ -1,4 +1,6 @@
-import type { DittoServerSpec } from '../dittoserver/spec.js'
+import { PRE_STOP_SECONDS } from '../dittoserver/schema.js'
+import { containerSecurity, podSecurity } from '../dittoserver/security.js'
+import type { DittoServerSpec, PodPlacement } from '../dittoserver/spec.js'
 import { asObject, type JsonObject } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import { childLabels, childNames, podLabels } from './naming.js'
@@ -17,21 +19,6 @@ const MOUNTS = {
   metadata: '/data/store/metadata',
   content: '/data/store/block',
 } as const
-
-const RESTRICTED_POD_SECURITY = {
-  fsGroup: 65532,
-  runAsGroup: 65532,
-  runAsNonRoot: true,
-  runAsUser: 65532,
-  seccompProfile: { type: 'RuntimeDefault' },
-}
-
-const RESTRICTED_CONTAINER_SECURITY = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ['ALL'] },
-  runAsNonRoot: true,
-  seccompProfile: { type: 'RuntimeDefault' },
-}
 
 const probe = (
   path: string,
@@ -122,6 +109,18 @@ const claimShape = (templates: unknown): string[] =>
     })
     .sort()
 
+/** The pod-spec placement fields the spec sets, in the order the API server stores them; none when unset. */
+function placementFields(pod: PodPlacement): Obj {
+  const fields: Obj = {}
+  if (pod.affinity) fields.affinity = pod.affinity
+  if (pod.imagePullSecrets) fields.imagePullSecrets = pod.imagePullSecrets
+  if (pod.nodeSelector) fields.nodeSelector = pod.nodeSelector
+  if (pod.priorityClassName) fields.priorityClassName = pod.priorityClassName
+  if (pod.tolerations) fields.tolerations = pod.tolerations
+  if (pod.topologySpreadConstraints) fields.topologySpreadConstraints = pod.topologySpreadConstraints
+  return fields
+}
+
 export interface StatefulSetResult {
   statefulSet: KubeObject
   /** Human-readable storage changes that were not applied because the StatefulSet already exists. */
@@ -160,10 +159,11 @@ export function buildStatefulSet(
       failureThreshold: 3,
     }),
     // Lets endpoints drop the pod before DittoFS stops accepting connections.
-    lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 5'] } } },
-    securityContext: spec.securityContext ?? RESTRICTED_CONTAINER_SECURITY,
+    lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', `sleep ${PRE_STOP_SECONDS}`] } } },
+    securityContext: containerSecurity(spec.securityContext),
   }
   if (spec.resources) container.resources = spec.resources
+  if (spec.pod.imagePullPolicy) container.imagePullPolicy = spec.pod.imagePullPolicy
 
   const desiredClaims = volumeClaimTemplates(spec)
   const observedSpec = observed ? obj(observed.spec) : undefined
@@ -187,20 +187,25 @@ export function buildStatefulSet(
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
       template: {
         metadata: {
-          labels: podLabels(parent),
-          annotations: {
-            [CONFIG_HASH_ANNOTATION]: hashes.configHash,
-            [SECRET_DIGEST_ANNOTATION]: hashes.secretDigest,
+          // The user's extra labels never include a selector label (spec.ts refuses those).
+          labels: Object.assign(podLabels(parent), spec.pod.labels),
+          annotations: Object.assign(
+            { [CONFIG_HASH_ANNOTATION]: hashes.configHash, [SECRET_DIGEST_ANNOTATION]: hashes.secretDigest },
+            spec.pod.annotations,
+          ),
+        },
+        // Object.assign, not a spread: see adapterServiceTuning in spec.ts.
+        spec: Object.assign(
+          {
+            automountServiceAccountToken: false,
+            securityContext: podSecurity(spec.podSecurityContext),
+            // What DittoFS needs to drain after the preStop sleep (schema.ts); the spec may raise it.
+            terminationGracePeriodSeconds: spec.pod.terminationGracePeriodSeconds,
+            containers: [container],
+            volumes: [{ name: 'config', configMap: { name: names.config } }],
           },
-        },
-        spec: {
-          automountServiceAccountToken: false,
-          securityContext: spec.podSecurityContext ?? RESTRICTED_POD_SECURITY,
-          // DittoFS' shutdown_timeout (30s) plus the preStop sleep, with margin.
-          terminationGracePeriodSeconds: 45,
-          containers: [container],
-          volumes: [{ name: 'config', configMap: { name: names.config } }],
-        },
+          placementFields(spec.pod),
+        ),
       },
       volumeClaimTemplates: observedSpec?.volumeClaimTemplates ?? desiredClaims,
     },

@@ -3,6 +3,15 @@
 // They are structural OpenAPI v3 schemas as Kubernetes wants them; the `x-kubernetes-*` keywords are ignored by
 // the hook's ajv (CEL rules are re-implemented in spec.ts so that a request that bypassed the CRD is still checked).
 
+import {
+  affinity,
+  containerSecurityContext,
+  localObjectReference,
+  podSecurityContext,
+  toleration,
+  topologySpreadConstraint,
+} from './pod-schema.js'
+
 const secretKeySelector = (description: string) =>
   ({
     type: 'object',
@@ -43,6 +52,17 @@ const quantityMap = {
     'x-kubernetes-int-or-string': true,
   },
 } as const
+
+/** DittoFS' shutdown_timeout as config.ts writes it (the server's default, cmd/dfs/commands/start.go reads it). */
+export const SHUTDOWN_TIMEOUT_SECONDS = 30
+/** The preStop sleep that lets endpoints drop the pod before DittoFS stops accepting connections. */
+export const PRE_STOP_SECONDS = 5
+/**
+ * After SIGTERM the server drains for up to 3 × shutdown_timeout + 5 s and then exits by itself (start.go,
+ * v0.29.0); the kubelet sends SIGTERM after the preStop hook. preStop + 3 × shutdown_timeout + 10 s leaves 5 s
+ * past the server's own deadline: 105 s, the upstream operator's value too.
+ */
+export const DEFAULT_TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + 3 * SHUTDOWN_TIMEOUT_SECONDS + 10
 
 const openObject = (description: string) =>
   ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true }) as const
@@ -227,8 +247,45 @@ export const specSchema = {
         claims: { type: 'array', items: openObject('A resource claim.') },
       },
     },
-    securityContext: openObject('Container SecurityContext (a restricted one is used when omitted).'),
-    podSecurityContext: openObject('Pod SecurityContext (fsGroup 65532 etc. when omitted).'),
+    securityContext: containerSecurityContext,
+    podSecurityContext: podSecurityContext,
+    imagePullPolicy: {
+      type: 'string',
+      enum: ['Always', 'IfNotPresent', 'Never'],
+      description: "The DittoFS container's image pull policy (Kubernetes' default when omitted).",
+    },
+    imagePullSecrets: {
+      type: 'array',
+      description: 'Secrets (in the DittoServer namespace) for pulling the DittoFS image.',
+      items: localObjectReference,
+    },
+    nodeSelector: stringMap('Node labels the DittoFS pod must run on.'),
+    tolerations: { type: 'array', description: 'Taints the DittoFS pod tolerates.', items: toleration },
+    affinity,
+    topologySpreadConstraints: {
+      type: 'array',
+      description: 'How the DittoFS pod spreads across topology domains.',
+      items: topologySpreadConstraint,
+    },
+    priorityClassName: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN,
+      description: 'PriorityClass of the DittoFS pod.',
+    },
+    podAnnotations: stringMap(
+      'Extra annotations on the DittoFS pod (not dittofs.io/ ones, which the hook owns).',
+    ),
+    podLabels: stringMap('Extra labels on the DittoFS pod (never the selector labels app and instance).'),
+    terminationGracePeriodSeconds: {
+      type: 'integer',
+      format: 'int64',
+      minimum: DEFAULT_TERMINATION_GRACE_SECONDS,
+      description:
+        `Pod grace period; default and minimum ${DEFAULT_TERMINATION_GRACE_SECONDS} (what DittoFS needs to drain: ` +
+        `${PRE_STOP_SECONDS} s preStop + 3 × its ${SHUTDOWN_TIMEOUT_SECONDS} s shutdown timeout + 10 s).`,
+    },
     nfsPort: {
       type: 'integer',
       description: 'Deprecated: adapters are discovered from the DittoFS API. Accepted and ignored.',

@@ -2,7 +2,9 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { asObject, type JsonObject } from '../loose.js'
 import { BoundedMemo, deepFreeze, HOT_PATH_MEMO } from '../memo.js'
 import { parseDuration } from './duration.js'
-import { GO_DURATION, QUANTITY, specSchema } from './schema.js'
+import { pruneToSchema } from './prune.js'
+import { DEFAULT_TERMINATION_GRACE_SECONDS, GO_DURATION, QUANTITY, specSchema } from './schema.js'
+import { securityLoosenings } from './security.js'
 
 // The parent's spec: validated against the same schema as the CRD (so a request that bypassed the CRD, or came
 // from an older CRD, is still checked), then resolved into a fully defaulted, typed value. Unknown fields are
@@ -31,8 +33,23 @@ export interface S3Credentials {
   region: string
 }
 
+/** Where and how the DittoFS pod runs: Kubernetes' own shapes, copied into the pod template when set. */
+export interface PodPlacement {
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never'
+  imagePullSecrets?: Array<{ name: string }>
+  nodeSelector?: Record<string, string>
+  tolerations?: Record<string, unknown>[]
+  affinity?: Record<string, unknown>
+  topologySpreadConstraints?: Record<string, unknown>[]
+  priorityClassName?: string
+  annotations: Record<string, string>
+  labels: Record<string, string>
+  terminationGracePeriodSeconds: number
+}
+
 export interface DittoServerSpec {
   image: string
+  pod: PodPlacement
   replicas: 0 | 1
   storage: { metadataSize: string; contentSize?: string; controlPlaneSize: string; storageClassName?: string }
   database: { type: 'sqlite' | 'postgres'; sqlitePath: string; postgresSecretRef?: SecretKeyRef }
@@ -65,6 +82,18 @@ export interface FieldError {
 }
 
 export type SpecResult = { ok: true; spec: DittoServerSpec } | { ok: false; errors: FieldError[] }
+
+export interface SpecPolicy {
+  /** The installer's opt-in (ALLOW_LOOSER_SECURITY): security contexts may loosen the restricted profile. */
+  allowLooserSecurity: boolean
+}
+
+const STRICT: SpecPolicy = { allowLooserSecurity: false }
+
+/** The pod labels the StatefulSet selects on (naming.ts podLabels): a user label must never change them. */
+const SELECTOR_LABELS = ['app', 'instance']
+/** Annotations the hook writes on the pod template (config and secret hashes) live under this prefix. */
+const RESERVED_ANNOTATION_PREFIX = 'dittofs.io/'
 
 export const MIN_POLLING_INTERVAL_MS = 10_000
 export const DEFAULT_SQLITE_PATH = '/data/controlplane/controlplane.db'
@@ -156,21 +185,91 @@ const tuning = (raw: Obj): Partial<ServiceTuning> => {
  */
 const parsedSpecs = new BoundedMemo<SpecResult>(HOT_PATH_MEMO)
 
-/** Validates and defaults a DittoServer spec. Never throws. */
-export function parseSpec(raw: unknown): SpecResult {
+/** Validates and defaults a DittoServer spec; strict about security unless the policy says otherwise. Never throws. */
+export function parseSpec(raw: unknown, policy: SpecPolicy = STRICT): SpecResult {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, errors: [{ field: 'spec', message: 'must be an object' }] }
   }
   const text = JSON.stringify(raw)
   // Parsed again from the text: the cached value must not hold on to (or share) parts of one request's body.
-  return parsedSpecs.get(text, () => deepFreeze(resolveSpec(JSON.parse(text) as Obj)))
+  return parsedSpecs.get(`${policy.allowLooserSecurity ? 'L' : 'S'}${text}`, () =>
+    deepFreeze(resolveSpec(JSON.parse(text) as Obj, policy)),
+  )
 }
 
-function resolveSpec(raw: Obj): SpecResult {
+// Kubernetes' label and annotation syntax (apimachinery validation): [prefix/]name, and label values.
+const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
+const DNS_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
+
+export function qualifiedNameProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/')
+  const prefix = slash < 0 ? undefined : key.slice(0, slash)
+  const name = slash < 0 ? key : key.slice(slash + 1)
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_PREFIX.test(prefix)))
+    return 'has a prefix that is not a DNS subdomain'
+  if (name.length > 63 || !NAME_PART.test(name))
+    return 'must be [prefix/]name with a name of at most 63 letters, digits, "-", "_" or "." (alphanumeric at both ends)'
+  return undefined
+}
+
+const labelValueProblem = (value: string): string | undefined =>
+  value.length <= 63 && LABEL_VALUE.test(value)
+    ? undefined
+    : 'must be at most 63 letters, digits, "-", "_" or "." (alphanumeric at both ends)'
+
+/** Problems with a label or annotation map: key syntax, label values, keys the hook owns. */
+function mapProblems(
+  field: string,
+  map: Record<string, string>,
+  kind: 'label' | 'annotation',
+  reserved: (key: string) => string | undefined,
+): FieldError[] {
+  const errors: FieldError[] = []
+  for (const [key, value] of Object.entries(map)) {
+    const problem =
+      reserved(key) ?? qualifiedNameProblem(key) ?? (kind === 'label' ? labelValueProblem(value) : undefined)
+    if (problem) errors.push({ field: `${field}.${key}`, message: problem })
+  }
+  return errors
+}
+
+function placementErrors(pod: PodPlacement): FieldError[] {
+  return [
+    ...mapProblems('spec.podLabels', pod.labels, 'label', (key) =>
+      SELECTOR_LABELS.includes(key) ? 'is a selector label of the StatefulSet and cannot be set' : undefined,
+    ),
+    ...mapProblems('spec.podAnnotations', pod.annotations, 'annotation', (key) =>
+      key.startsWith(RESERVED_ANNOTATION_PREFIX)
+        ? `is reserved: the hook owns ${RESERVED_ANNOTATION_PREFIX} annotations`
+        : undefined,
+    ),
+    ...mapProblems('spec.nodeSelector', pod.nodeSelector ?? {}, 'label', () => undefined),
+  ]
+}
+
+function podPlacement(s: Obj): PodPlacement {
+  return {
+    imagePullPolicy: opt(s.imagePullPolicy),
+    imagePullSecrets: opt(s.imagePullSecrets),
+    nodeSelector: opt(s.nodeSelector),
+    tolerations: opt(s.tolerations),
+    affinity: opt(s.affinity),
+    topologySpreadConstraints: opt(s.topologySpreadConstraints),
+    priorityClassName: opt(s.priorityClassName),
+    annotations: (s.podAnnotations as Record<string, string> | undefined) ?? {},
+    labels: (s.podLabels as Record<string, string> | undefined) ?? {},
+    terminationGracePeriodSeconds:
+      (s.terminationGracePeriodSeconds as number | undefined) ?? DEFAULT_TERMINATION_GRACE_SECONDS,
+  }
+}
+
+function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
   const errors = schemaErrors(raw)
   if (errors.length > 0) return { ok: false, errors }
 
-  const s = raw as Obj
+  // Only fields the schema knows go on: nothing else can reach the pod template (hostNetwork, volumes, ...).
+  const s = pruneToSchema(raw, specSchema) as Obj
   const storage = obj(s.storage)
   const database = obj(s.database)
   const identity = obj(s.identity)
@@ -184,6 +283,7 @@ function resolveSpec(raw: Obj): SpecResult {
 
   const spec: DittoServerSpec = {
     image: (s.image as string | undefined) ?? 'marmos91c/dittofs:latest',
+    pod: podPlacement(s),
     replicas: ((s.replicas as number | undefined) ?? 1) as 0 | 1,
     storage: {
       metadataSize: storage.metadataSize as string,
@@ -274,6 +374,16 @@ function resolveSpec(raw: Obj): SpecResult {
       field: 'spec.metrics.port',
       message: `must differ from spec.controlPlane.port (${spec.apiPort})`,
     })
+  }
+  semantic.push(...placementErrors(spec.pod))
+  if (!policy.allowLooserSecurity) {
+    semantic.push(
+      ...securityLoosenings({
+        securityContext: spec.securityContext,
+        podSecurityContext: spec.podSecurityContext,
+        podAnnotations: spec.pod.annotations,
+      }),
+    )
   }
   return semantic.length > 0 ? { ok: false, errors: semantic } : { ok: true, spec }
 }

@@ -1,11 +1,11 @@
-import { parseSpec } from '../dittoserver/spec.js'
+import { parseSpec, type SpecPolicy } from '../dittoserver/spec.js'
 import type { CustomizeRequest, CustomizeResponse } from '../metacontroller/types.js'
 
 // The hook needs no Kubernetes credentials: Metacontroller sends it the Secrets the spec names, and only from
 // the parent's own namespace (a tenant cannot point the hook at another namespace's Secrets).
 
-export function customize(request: CustomizeRequest): CustomizeResponse {
-  const parsed = parseSpec(request.parent.spec)
+export function customize(request: CustomizeRequest, policy?: SpecPolicy): CustomizeResponse {
+  const parsed = parseSpec(request.parent.spec, policy)
   if (!parsed.ok) return { relatedResources: [] }
   const { spec } = parsed
   const names = [spec.admin.passwordSecretRef?.name, spec.jwt.secretRef?.name].filter(

@@ -1,5 +1,5 @@
 import { MAX_PARENT_NAME } from '../children/naming.js'
-import { parseSpec, type SpecResult } from '../dittoserver/spec.js'
+import { parseSpec, type SpecPolicy, type SpecResult } from '../dittoserver/spec.js'
 import { isObject } from '../loose.js'
 import { hasGroup, objectsOf } from '../metacontroller/object-map.js'
 import type { KubeObject, SyncRequest } from '../metacontroller/types.js'
@@ -25,11 +25,11 @@ export interface Observed {
   relatedSecrets: Map<string, KubeObject> | undefined
 }
 
-export function observe(request: SyncRequest): Observed {
+export function observe(request: SyncRequest, policy?: SpecPolicy): Observed {
   const meta = request.parent.metadata
   const namespace = meta.namespace ?? ''
   const children = request.children
-  let spec = parseSpec(request.parent.spec)
+  let spec = parseSpec(request.parent.spec, policy)
   if (meta.name.length > MAX_PARENT_NAME) {
     const tooLong = {
       field: 'metadata.name',

@@ -3,7 +3,7 @@ import { apiBase } from '../discovery/client.js'
 import type { Discovery } from '../discovery/discovery.js'
 import type { PollSchedule } from '../discovery/schedule.js'
 import type { PollOutcome, PollTarget } from '../discovery/types.js'
-import type { DittoServerSpec } from '../dittoserver/spec.js'
+import type { DittoServerSpec, SpecPolicy } from '../dittoserver/spec.js'
 import type {
   CustomizeRequest,
   CustomizeResponse,
@@ -26,6 +26,8 @@ export interface HookServiceDeps {
   apiUrlTemplate: string
   secretKey: Buffer
   hookPeer?: Record<string, unknown>
+  /** How strict spec parsing is about security contexts; strict when omitted. */
+  specPolicy?: SpecPolicy
   now: () => number
   onPoll?: (outcome: PollOutcome) => void
 }
@@ -61,12 +63,12 @@ export class HookService {
   constructor(private readonly deps: HookServiceDeps) {}
 
   customize(request: CustomizeRequest): CustomizeResponse {
-    return customize(request)
+    return customize(request, this.deps.specPolicy)
   }
 
   async sync(request: SyncRequest): Promise<SyncResponse> {
     const now = this.deps.now()
-    const observed = observe(request)
+    const observed = observe(request, this.deps.specPolicy)
     if (!observed.spec.ok) return invalidSpecResponse(observed, observed.spec.errors, now)
     const spec = observed.spec.spec
     const secrets = secretsFor(observed, spec, this.deps.secretKey)

@@ -252,10 +252,10 @@ t.test('invalid DittoServers are rejected by the CRD (and by the hook)', async (
   }
 })
 
-// The CRD carries one CEL rule. No CEL interpreter runs offline, so the rule text is pinned here next to a
-// hand-written equivalent, and the truth table below checks that equivalent against the hook's own check
-// (spec.ts), which also guards requests that bypassed the CRD. Changing the rule fails the first assertion and
-// forces both to be revisited.
+// The spec-level CEL rule (security-context.test.ts pins the security-context ones). No CEL interpreter runs
+// offline, so the rule text is pinned here next to a hand-written equivalent, and the truth table below checks
+// that equivalent against the hook's own check (spec.ts), which also guards requests that bypassed the CRD.
+// Changing the rule fails the first assertion and forces both to be revisited.
 const METRICS_PORT_RULE =
   '!has(self.metrics) || !has(self.metrics.enabled) || !self.metrics.enabled || ' +
   '(has(self.metrics.port) ? self.metrics.port : 9090) != ' +

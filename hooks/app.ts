@@ -88,6 +88,7 @@ export function buildApp(settings: Settings, deps: AppDeps = {}): FastifyInstanc
     secretKey: settings.secretKey,
     hookPeer: hookPeer(settings.hooksNamespace),
     specPolicy: { allowLooserSecurity: settings.allowLooserSecurity },
+    optionalChildren: settings.optionalChildren,
     now,
     onPoll: (outcome) => metrics.observePoll(outcome.ok ? 'ok' : outcome.reason),
   })

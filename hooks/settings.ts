@@ -22,8 +22,39 @@ export interface Settings {
    * process, ...). Off by default: whoever may create a DittoServer could otherwise get a privileged pod.
    */
   allowLooserSecurity: boolean
+  /** Optional child kinds the CompositeController was installed with (HOOKS_OPTIONAL_CHILD_*). */
+  optionalChildren: ReadonlySet<OptionalChild>
   /** True when HOOKS_SECRET_KEY was not set and an ephemeral key was made (generated secrets then differ per process). */
   ephemeralSecretKey: boolean
+}
+
+/**
+ * Child kinds that need a third-party CRD. Only the install (kustomize component, Helm value) knows whether the
+ * CompositeController lists them, so it tells the hook with one variable per kind (components then compose).
+ */
+export const OPTIONAL_CHILDREN = {
+  servicemonitors: {
+    env: 'HOOKS_OPTIONAL_CHILD_SERVICEMONITORS',
+    kustomize: 'manifests/components/servicemonitors',
+    helm: 'optionalChildren.serviceMonitors=true',
+  },
+  perconapgclusters: {
+    env: 'HOOKS_OPTIONAL_CHILD_PERCONAPGCLUSTERS',
+    kustomize: 'manifests/components/perconapgclusters',
+    helm: 'optionalChildren.perconaPGClusters=true',
+  },
+} as const
+export type OptionalChild = keyof typeof OPTIONAL_CHILDREN
+
+function optionalChildren(env: Env): Set<OptionalChild> {
+  const registered = new Set<OptionalChild>()
+  for (const [kind, option] of Object.entries(OPTIONAL_CHILDREN) as Array<[OptionalChild, { env: string }]>) {
+    const raw = env[option.env]
+    if (raw === undefined || raw === '' || raw === 'false') continue
+    if (raw !== 'true') throw new SettingsError(`${option.env} must be true or false, got "${raw}"`)
+    registered.add(kind)
+  }
+  return registered
 }
 
 export const DEFAULT_API_URL_TEMPLATE = 'http://{name}-api.{namespace}.svc.cluster.local:{port}'
@@ -98,6 +129,7 @@ export function loadSettings(env: Env = process.env): Settings {
     requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 9000, 100, 120_000),
     maxInFlight: integer(env, 'MAX_IN_FLIGHT', 256, 1, 100_000),
     secretKey: key,
+    optionalChildren: optionalChildren(env),
     ephemeralSecretKey: ephemeral,
     allowLooserSecurity: looserSecurityAllowed(env),
   }

@@ -195,6 +195,22 @@ const scenarios: Record<string, (t: Test, objects: K8sObject[]) => void> = {
     const from = (specOf(findOne(objects, 'NetworkPolicy')).ingress as Array<{ from: Json[] }>)[0]!.from
     t.match(from[1], { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } })
   },
+  'optional-children-values.yaml': (t, objects) => {
+    const cc = specOf(findOne(objects, 'CompositeController')) as unknown as CompositeControllerSpec
+    t.same((cc.childResources ?? []).map((c) => `${c.apiVersion} ${c.resource}`).slice(-2), [
+      'monitoring.coreos.com/v1 servicemonitors',
+      'pgv2.percona.com/v2 perconapgclusters',
+    ])
+    t.match(envOf(findOne(objects, 'Deployment')), {
+      HOOKS_OPTIONAL_CHILD_SERVICEMONITORS: 'true',
+      HOOKS_OPTIONAL_CHILD_PERCONAPGCLUSTERS: 'true',
+    })
+    const role = findOne(objects, 'ClusterRole', 'dittofs-hooks-metacontroller')
+    t.same(missingPermissions(role.rules as PolicyRule[], metacontrollerNeeds(cc)), [])
+    const defaultsEnv = envOf(findOne(defaults, 'Deployment'))
+    t.equal(defaultsEnv.HOOKS_OPTIONAL_CHILD_SERVICEMONITORS, undefined, 'off by default')
+    t.equal(findAll(objects, 'ServiceMonitor').length, 0, 'the hook’s own ServiceMonitor is another value')
+  },
   'networkpolicy-off-values.yaml': (t, objects) => {
     t.equal(findAll(objects, 'NetworkPolicy').length, 0)
   },

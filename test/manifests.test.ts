@@ -315,3 +315,44 @@ t.test('the namespace enforces the restricted Pod Security Standard the hook pod
   t.equal(namespace.metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'restricted')
   t.equal(findAll(objects, 'Deployment').length, 1)
 })
+
+t.test('the optional-child components add the kind, its RBAC and tell the hook, and compose', async (t) => {
+  const overlay = mkdtempSync(path.join(os.tmpdir(), 'dittofs-hooks-components-'))
+  t.teardown(() => rmSync(overlay, { recursive: true, force: true }))
+  // kustomize refuses absolute paths: everything relative to the overlay.
+  const component = (kind: string) => path.relative(overlay, path.join(manifestsDir, 'components', kind))
+  writeFileSync(
+    path.join(overlay, 'kustomization.yaml'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      `resources: [${path.relative(overlay, manifestsDir)}]`,
+      `components: [${component('servicemonitors')}, ${component('perconapgclusters')}]`,
+    ].join('\n'),
+  )
+  const withBoth = kustomize(overlay)
+  const cc = specOf(findOne(withBoth, 'CompositeController')) as unknown as CompositeControllerSpec
+  const children = (cc.childResources ?? []) as unknown as Array<
+    Json & { updateStrategy?: { method?: string } }
+  >
+  t.same(
+    children.map((c) => `${c.apiVersion} ${c.resource} ${c.updateStrategy?.method}`).slice(-2),
+    ['monitoring.coreos.com/v1 servicemonitors InPlace', 'pgv2.percona.com/v2 perconapgclusters InPlace'],
+    'the apiVersions the hook returns',
+  )
+  const env = containerOf(findOne(withBoth, 'Deployment')).env as Array<{ name: string; value?: string }>
+  t.same(
+    env.filter((e) => e.name.startsWith('HOOKS_OPTIONAL_CHILD_')),
+    [
+      { name: 'HOOKS_OPTIONAL_CHILD_SERVICEMONITORS', value: 'true' },
+      { name: 'HOOKS_OPTIONAL_CHILD_PERCONAPGCLUSTERS', value: 'true' },
+    ],
+  )
+  const rules = findAll(withBoth, 'ClusterRole')
+    .filter((role) => role.metadata?.labels?.['metacontroller.k8s.io/aggregate-to-metacontroller'] === 'true')
+    .flatMap((role) => role.rules as PolicyRule[])
+  t.same(missingPermissions(rules, metacontrollerNeeds(cc)), [], 'Metacontroller may manage the new kinds')
+  const builtIns = withBoth.filter((obj) => obj.kind !== 'CompositeController')
+  t.same(await validateObjects(builtIns, customValidators(false)), [], 'every object valid')
+  t.equal(findAll(objects, 'ClusterRole').length + 2, findAll(withBoth, 'ClusterRole').length)
+})

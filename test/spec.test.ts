@@ -27,7 +27,16 @@ t.test('a minimal spec gets every default of DESIGN.md section 3', async (t) => 
   t.equal(spec.database.type, 'sqlite')
   t.equal(spec.database.sqlitePath, '/data/controlplane/controlplane.db')
   t.equal(spec.apiPort, 8080)
-  t.same(spec.metrics, { enabled: false, port: 9090 })
+  t.same(spec.metrics, {
+    enabled: false,
+    port: 9090,
+    path: '/metrics',
+    bearerTokenSecret: undefined,
+    serviceMonitor: { enabled: false, interval: undefined, labels: {} },
+  })
+  t.same(spec.logging, { level: 'INFO', format: 'json', output: 'stdout' }, 'the upstream logging defaults')
+  t.equal(spec.ldap, undefined)
+  t.equal(spec.kerberos, undefined)
   t.same(spec.jwt, { secretRef: undefined, accessTokenDuration: '15m', refreshTokenDuration: '168h' })
   t.equal(spec.admin.username, 'admin')
   t.same(spec.apiService, { type: 'ClusterIP', annotations: {} })

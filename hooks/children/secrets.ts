@@ -52,8 +52,50 @@ export interface ResolvedSecrets {
   /** Credentials the cluster already holds (never ones created in this same response). */
   admin: Credentials | undefined
   operator: Credentials | undefined
+  /**
+   * Values of the other user Secrets the server reads only at start (config hash: a rotation restarts the pod),
+   * in a fixed order; undefined where the request does not show one.
+   */
+  startupSecrets: Array<string | undefined>
   /** Secrets named by the spec that the request shows do not exist (customize ran, the Secret is absent). */
   missing: string[]
+}
+
+/**
+ * User Secrets (beyond the JWT and admin ones) the pod consumes, and whether the server reads them only at
+ * start. Files DittoFS re-reads by itself are not: the service keytab (polled every 60 s,
+ * pkg/auth/kerberos/keytab.go), so rotating it needs no restart.
+ */
+export function consumedSecretRefs(
+  spec: DittoServerSpec,
+): Array<{ ref: SecretKeyRef; atStartOnly: boolean }> {
+  const refs: Array<{ ref: SecretKeyRef; atStartOnly: boolean }> = []
+  // cmd/dfs/commands/start.go reads the metrics token file once.
+  if (spec.metrics.enabled && spec.metrics.bearerTokenSecret)
+    refs.push({ ref: spec.metrics.bearerTokenSecret, atStartOnly: true })
+  if (spec.ldap?.bindPasswordSecretRef) refs.push({ ref: spec.ldap.bindPasswordSecretRef, atStartOnly: true })
+  const kerberos = spec.kerberos
+  if (kerberos) {
+    refs.push({ ref: kerberos.keytabSecretRef, atStartOnly: false })
+    // pkg/auth/kerberos/provider.go loads krb5.conf once, in NewProvider.
+    if (kerberos.krb5ConfSecretRef) refs.push({ ref: kerberos.krb5ConfSecretRef, atStartOnly: true })
+    const machine = kerberos.machineAccount
+    if (machine?.secretRef) refs.push({ ref: machine.secretRef, atStartOnly: true })
+    // Mounted for upstream parity; v0.29.0 does not read it (cmd/dfs/commands/netlogon.go).
+    if (machine?.keytabSecretRef) refs.push({ ref: machine.keytabSecretRef, atStartOnly: false })
+  }
+  return refs
+}
+
+/** A Secret key's raw (base64) data: keytabs are binary, so they are compared as stored, not decoded. */
+function readRawRef(
+  ref: SecretKeyRef,
+  related: Map<string, KubeObject> | undefined,
+): { value?: string; missing: boolean } {
+  if (!related) return { missing: false }
+  const data = related.get(ref.name)?.data
+  const raw = data && typeof data === 'object' ? (data as Record<string, unknown>)[ref.key] : undefined
+  return typeof raw === 'string' && raw !== '' ? { value: raw, missing: false } : { missing: true }
 }
 
 const secretChild = (name: string, parent: string, data: Record<string, string>): KubeObject => ({
@@ -127,5 +169,12 @@ export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
     ? { username: OPERATOR_USERNAME, password: operatorPassword.value }
     : undefined
 
-  return { children, jwtSecret, admin, operator, missing }
+  const startupSecrets: Array<string | undefined> = []
+  for (const { ref, atStartOnly } of consumedSecretRefs(spec)) {
+    const read = readRawRef(ref, relatedSecrets)
+    if (read.missing) missing.push(`${ref.name}/${ref.key}`)
+    if (atStartOnly) startupSecrets.push(read.value)
+  }
+
+  return { children, jwtSecret, admin, operator, startupSecrets, missing }
 }

@@ -6,6 +6,8 @@ import { childLabels, childNames, podLabels, userAnnotations } from './naming.js
 // `nodePort`: the API server assigns them, dynamic apply keeps what nobody applied, and setting them would
 // either be rejected as immutable or churn NodePorts.
 
+export const METRICS_SERVICE_LABEL = 'dittofs.io/metrics-service'
+
 export const tcpPort = (name: string, port: number) => ({ name, port, targetPort: port, protocol: 'TCP' })
 
 const service = (
@@ -49,11 +51,11 @@ export function buildStaticServices(parent: string, spec: DittoServerSpec): Kube
         parent,
         { type: 'ClusterIP', ports: [tcpPort('metrics', spec.metrics.port)] },
         {
-          labels: { 'dittofs.io/metrics-service': 'true' },
+          labels: { [METRICS_SERVICE_LABEL]: 'true' },
           annotations: {
             'prometheus.io/scrape': 'true',
             'prometheus.io/port': String(spec.metrics.port),
-            'prometheus.io/path': '/metrics',
+            'prometheus.io/path': spec.metrics.path,
           },
         },
       ),

@@ -1,8 +1,9 @@
 import { PRE_STOP_SECONDS } from '../dittoserver/schema.js'
 import { containerSecurity, podSecurity } from '../dittoserver/security.js'
-import type { DittoServerSpec, PodPlacement } from '../dittoserver/spec.js'
+import type { DittoServerSpec, PodPlacement, SecretKeyRef } from '../dittoserver/spec.js'
 import { asObject, type JsonObject } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
+import { SECRET_FILES, type SecretFile } from './config.js'
 import { childLabels, childNames, podLabels } from './naming.js'
 import { JWT_SECRET_KEY } from './secrets.js'
 
@@ -57,6 +58,12 @@ export function containerEnv(parent: string, spec: DittoServerSpec) {
       secretEnv('DITTOFS_DATABASE_POSTGRES_SSLMODE', pg.name, 'sslmode', true),
     )
   }
+  // Read by the server at start only (viper's DITTOFS_<key path> binding): never in the ConfigMap.
+  const bindPassword = spec.ldap?.bindPasswordSecretRef
+  if (bindPassword) env.push(secretEnv('DITTOFS_LDAP_BIND_PASSWORD', bindPassword.name, bindPassword.key))
+  const machineSecret = spec.kerberos?.machineAccount?.secretRef
+  if (machineSecret)
+    env.push(secretEnv('DITTOFS_KERBEROS_MACHINE_ACCOUNT_SECRET', machineSecret.name, machineSecret.key))
   if (spec.s3) {
     env.push(
       secretEnv('AWS_ACCESS_KEY_ID', spec.s3.secretName, spec.s3.accessKeyIdKey),
@@ -67,6 +74,47 @@ export function containerEnv(parent: string, spec: DittoServerSpec) {
   }
   return env
 }
+
+/** 0440: keytabs and tokens readable by the pod's user and fsGroup only, not world-readable. */
+const OWNER_GROUP_READ = 0o440
+
+interface SecretFileMount {
+  which: SecretFile
+  ref: SecretKeyRef
+}
+
+/** The Secrets the server reads as files: each key projected to one file in its own read-only directory. */
+export function secretFileMounts(spec: DittoServerSpec): SecretFileMount[] {
+  const mounts: SecretFileMount[] = []
+  if (spec.metrics.enabled && spec.metrics.bearerTokenSecret)
+    mounts.push({ which: 'metricsToken', ref: spec.metrics.bearerTokenSecret })
+  const kerberos = spec.kerberos
+  if (kerberos) {
+    mounts.push({ which: 'keytab', ref: kerberos.keytabSecretRef })
+    if (kerberos.krb5ConfSecretRef) mounts.push({ which: 'krb5Conf', ref: kerberos.krb5ConfSecretRef })
+    if (kerberos.machineAccount?.keytabSecretRef)
+      mounts.push({ which: 'machineKeytab', ref: kerberos.machineAccount.keytabSecretRef })
+  }
+  return mounts
+}
+
+// Volume names are fixed per purpose (`secret-<purpose>`), so renaming the Secret updates the volume in place.
+const volumeName = (which: SecretFile) => `secret-${which.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+
+const secretVolume = ({ which, ref }: SecretFileMount) => ({
+  name: volumeName(which),
+  secret: {
+    secretName: ref.name,
+    items: [{ key: ref.key, path: SECRET_FILES[which].file }],
+    defaultMode: which === 'krb5Conf' ? 0o444 : OWNER_GROUP_READ,
+  },
+})
+
+const secretVolumeMount = ({ which }: SecretFileMount) => ({
+  name: volumeName(which),
+  mountPath: SECRET_FILES[which].dir,
+  readOnly: true,
+})
 
 const claim = (name: string, size: string, storageClassName: string | undefined) => ({
   apiVersion: 'v1',
@@ -142,6 +190,8 @@ export function buildStatefulSet(
     { name: 'metadata', mountPath: MOUNTS.metadata },
   ]
   if (spec.storage.contentSize) mounts.push({ name: 'content', mountPath: MOUNTS.content })
+  const fileSecrets = secretFileMounts(spec)
+  mounts.push(...fileSecrets.map(secretVolumeMount))
 
   const container: Obj = {
     name: 'dittofs',
@@ -202,7 +252,10 @@ export function buildStatefulSet(
             // What DittoFS needs to drain after the preStop sleep (schema.ts); the spec may raise it.
             terminationGracePeriodSeconds: spec.pod.terminationGracePeriodSeconds,
             containers: [container],
-            volumes: [{ name: 'config', configMap: { name: names.config } }],
+            volumes: [
+              { name: 'config', configMap: { name: names.config } },
+              ...fileSecrets.map(secretVolume),
+            ],
           },
           placementFields(spec.pod),
         ),

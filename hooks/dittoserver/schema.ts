@@ -63,6 +63,12 @@ export const PRE_STOP_SECONDS = 5
  * past the server's own deadline: 105 s, the upstream operator's value too.
  */
 export const DEFAULT_TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + 3 * SHUTDOWN_TIMEOUT_SECONDS + 10
+/** Prometheus' duration syntax (what the ServiceMonitor CRD accepts for `interval`). */
+export const PROMETHEUS_DURATION =
+  '^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$'
+
+const secretName = (description: string) =>
+  ({ type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN, description }) as const
 
 const openObject = (description: string) =>
   ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true }) as const
@@ -161,7 +167,20 @@ export const specSchema = {
     controlPlane: {
       type: 'object',
       description: 'The DittoFS REST API (control plane).',
-      properties: { port: port('DittoFS REST API port.', 8080) },
+      properties: {
+        port: port('DittoFS REST API port.', 8080),
+        tls: {
+          type: 'boolean',
+          default: false,
+          description: 'Reach the API over https (implied by certSecretName, which makes the pod serve it).',
+        },
+        certSecretName: secretName(
+          'kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) the server serves HTTPS with; the hook trusts its ca.crt.',
+        ),
+        clientCASecretName: secretName(
+          'Secret with a client CA bundle (ca.crt): the API then requires client certificates (needs certSecretName).',
+        ),
+      },
     },
     metrics: {
       type: 'object',
@@ -169,6 +188,48 @@ export const specSchema = {
       properties: {
         enabled: { type: 'boolean', default: false, description: 'Serve metrics and create <name>-metrics.' },
         port: port('Prometheus metrics port.', 9090),
+        path: {
+          type: 'string',
+          pattern: '^/',
+          default: '/metrics',
+          description: 'HTTP path of the metrics endpoint.',
+        },
+        bearerTokenSecret: secretKeySelector(
+          'Bearer token scrapers must present (mounted as a file; the ServiceMonitor presents it too).',
+        ),
+        serviceMonitor: {
+          type: 'object',
+          description:
+            'A monitoring.coreos.com/v1 ServiceMonitor for the metrics Service (install option needed).',
+          properties: {
+            enabled: {
+              type: 'boolean',
+              default: false,
+              description: 'Create <name>-metrics ServiceMonitor.',
+            },
+            interval: {
+              type: 'string',
+              pattern: PROMETHEUS_DURATION,
+              description: 'Scrape interval, e.g. 30s.',
+            },
+            labels: stringMap(
+              'Labels for a Prometheus serviceMonitorSelector (e.g. release: kube-prometheus-stack).',
+            ),
+          },
+        },
+      },
+    },
+    logging: {
+      type: 'object',
+      description: 'Server logging (read at start: a change restarts the pod).',
+      properties: {
+        level: { type: 'string', enum: ['DEBUG', 'INFO', 'WARN', 'ERROR'], description: 'Default INFO.' },
+        format: { type: 'string', enum: ['text', 'json'], description: 'Default json.' },
+        output: {
+          type: 'string',
+          minLength: 1,
+          description: 'stdout (default), stderr or a file path in the pod.',
+        },
       },
     },
     identity: {
@@ -192,6 +253,55 @@ export const specSchema = {
           properties: {
             username: { type: 'string', minLength: 1, default: 'admin', description: 'Admin user name.' },
             passwordSecretRef: secretKeySelector('Cleartext initial admin password. Generated when omitted.'),
+          },
+        },
+        ldap: {
+          type: 'object',
+          description:
+            'LDAP / Active Directory identity provider (the bind password only by Secret reference).',
+          required: ['url', 'baseDN', 'bindDN'],
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            url: { type: 'string', minLength: 1, description: 'ldaps://host:636, or ldap:// with startTLS.' },
+            startTLS: { type: 'boolean' },
+            allowPlaintext: { type: 'boolean', description: 'Explicit opt-in to an unencrypted bind.' },
+            baseDN: { type: 'string', minLength: 1 },
+            bindDN: { type: 'string', minLength: 1 },
+            bindPasswordSecretRef: secretKeySelector('Bind password (DITTOFS_LDAP_BIND_PASSWORD).'),
+            userAttr: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9-]*$' },
+            realm: { type: 'string' },
+            idmap: { type: 'string', enum: ['rfc2307', 'rid'] },
+            nestedGroups: { type: 'boolean' },
+            caCertFile: { type: 'string', pattern: '^/', description: 'CA bundle path inside the image.' },
+            insecureSkipVerify: { type: 'boolean', description: 'Lab only: no directory certificate check.' },
+          },
+        },
+        kerberos: {
+          type: 'object',
+          description:
+            'Kerberos / Active Directory authentication for NFSv4 and SMB (keytabs only by Secret reference).',
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            servicePrincipal: { type: 'string', description: 'service/host@REALM; required when enabled.' },
+            realm: { type: 'string' },
+            netbiosDomain: { type: 'string' },
+            dnsDomain: { type: 'string' },
+            keytabSecretRef: secretKeySelector('Service keytab (mounted read-only); required when enabled.'),
+            krb5ConfSecretRef: secretKeySelector('krb5.conf (mounted read-only); wins over krb5Conf.'),
+            krb5Conf: { type: 'string', pattern: '^/', description: 'krb5.conf path inside the image.' },
+            machineAccount: {
+              type: 'object',
+              description: 'AD machine account for NETLOGON NTLM passthrough.',
+              properties: {
+                enabled: { type: 'boolean', default: false },
+                accountName: { type: 'string', description: 'e.g. DITTOFS$; required when enabled.' },
+                secretRef: secretKeySelector(
+                  'Machine account password (DITTOFS_KERBEROS_MACHINE_ACCOUNT_SECRET).',
+                ),
+                keytabSecretRef: secretKeySelector('Machine account keytab (mounted read-only).'),
+                dcAddress: { type: 'array', items: { type: 'string', minLength: 1 } },
+              },
+            },
           },
         },
       },
@@ -310,7 +420,62 @@ export const specSchema = {
         },
       },
     },
-    percona: openObject('Percona PostgreSQL (upstream operator). Accepted; enabled: true is not supported.'),
+    snapshotPolicies: {
+      type: 'array',
+      description:
+        'Scheduled snapshot policy per share, pushed to the DittoFS API (upserted, never deleted).',
+      items: {
+        type: 'object',
+        required: ['share', 'interval'],
+        properties: {
+          share: { type: 'string', minLength: 1, description: 'Share name, e.g. /archive.' },
+          interval: {
+            type: 'string',
+            pattern: `^(${GO_DURATION.slice(1, -1)}|@(hourly|daily|weekly))$`,
+            description: 'A Go duration (6h) or @hourly, @daily, @weekly.',
+          },
+          keepLast: { type: 'integer', format: 'int32', minimum: 0, description: '0 = no count bound.' },
+          ttl: {
+            type: 'string',
+            pattern: `^(0|${GO_DURATION.slice(1, -1)})$`,
+            description: 'Prune older snapshots (Go duration; 0 = no age bound).',
+          },
+          enabled: { type: 'boolean', description: 'Default true.' },
+          namePrefix: { type: 'string', description: 'Default scheduled.' },
+        },
+      },
+    },
+    percona: {
+      type: 'object',
+      description: 'A Percona PostgreSQL cluster (pgv2.percona.com/v2) for the control-plane database.',
+      // Kept open: manifests written for earlier operator versions may carry fields this schema does not list.
+      'x-kubernetes-preserve-unknown-fields': true,
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        deleteWithServer: { type: 'boolean', default: false },
+        replicas: { type: 'integer', format: 'int32', minimum: 1, maximum: 5, default: 1 },
+        storageSize: { type: 'string', pattern: QUANTITY, default: '10Gi' },
+        storageClassName: { type: 'string', minLength: 1 },
+        databaseName: { type: 'string', minLength: 1, default: 'dittofs' },
+        backup: {
+          type: 'object',
+          properties: {
+            enabled: { type: 'boolean', default: false },
+            credentialsSecretRef: {
+              type: 'object',
+              required: ['name'],
+              properties: { name: secretName('Secret with pgBackRest s3.conf keys.') },
+            },
+            bucket: { type: 'string' },
+            endpoint: { type: 'string' },
+            region: { type: 'string', default: 'eu-west-1' },
+            fullSchedule: { type: 'string', default: '0 2 * * *' },
+            incrSchedule: { type: 'string', default: '0 * * * *' },
+            retentionDays: { type: 'integer', format: 'int32', minimum: 1, default: 7 },
+          },
+        },
+      },
+    },
   },
 } as const
 
@@ -337,6 +502,7 @@ export const statusSchema = {
     readyReplicas: { type: 'integer', format: 'int32' },
     availableReplicas: { type: 'integer', format: 'int32' },
     configHash: { type: 'string' },
+    perconaClusterName: { type: 'string' },
     apiEndpoint: { type: 'string' },
     adapters: {
       type: 'array',

@@ -36,6 +36,56 @@ export interface S3Credentials {
 
 export type { PodPlacement }
 
+export interface LoggingSpec {
+  level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
+  format: 'text' | 'json'
+  output: string
+}
+
+export interface MetricsSpec {
+  enabled: boolean
+  port: number
+  path: string
+  bearerTokenSecret?: SecretKeyRef
+  serviceMonitor: { enabled: boolean; interval?: string; labels: Record<string, string> }
+}
+
+export interface LdapSpec {
+  enabled: boolean
+  url: string
+  startTLS: boolean
+  allowPlaintext: boolean
+  baseDN: string
+  bindDN: string
+  bindPasswordSecretRef?: SecretKeyRef
+  userAttr?: string
+  realm?: string
+  idmap?: 'rfc2307' | 'rid'
+  nestedGroups: boolean
+  caCertFile?: string
+  insecureSkipVerify: boolean
+}
+
+export interface MachineAccountSpec {
+  accountName: string
+  secretRef?: SecretKeyRef
+  keytabSecretRef?: SecretKeyRef
+  dcAddress: string[]
+}
+
+/** Present only when Kerberos is enabled (a disabled block renders nothing, as upstream). */
+export interface KerberosSpec {
+  servicePrincipal: string
+  realm?: string
+  netbiosDomain?: string
+  dnsDomain?: string
+  keytabSecretRef: SecretKeyRef
+  krb5ConfSecretRef?: SecretKeyRef
+  krb5Conf?: string
+  /** Present only when the machine account is enabled. */
+  machineAccount?: MachineAccountSpec
+}
+
 export interface DittoServerSpec {
   image: string
   pod: PodPlacement
@@ -43,7 +93,11 @@ export interface DittoServerSpec {
   storage: { metadataSize: string; contentSize?: string; controlPlaneSize: string; storageClassName?: string }
   database: { type: 'sqlite' | 'postgres'; sqlitePath: string; postgresSecretRef?: SecretKeyRef }
   apiPort: number
-  metrics: { enabled: boolean; port: number }
+  metrics: MetricsSpec
+  logging: LoggingSpec
+  /** Present only when the spec sets identity.ldap (rendered even when disabled, as upstream). */
+  ldap?: LdapSpec
+  kerberos?: KerberosSpec
   jwt: { secretRef?: SecretKeyRef; accessTokenDuration: string; refreshTokenDuration: string }
   admin: { username: string; passwordSecretRef?: SecretKeyRef }
   apiService: { type: ServiceType; annotations: Record<string, string> }
@@ -163,6 +217,127 @@ const tuning = (raw: Obj): Partial<ServiceTuning> => {
   return out
 }
 
+const ldapOf = (l: Obj): LdapSpec => ({
+  enabled: l.enabled === true,
+  url: l.url as string,
+  startTLS: l.startTLS === true,
+  allowPlaintext: l.allowPlaintext === true,
+  baseDN: l.baseDN as string,
+  bindDN: l.bindDN as string,
+  bindPasswordSecretRef: opt(l.bindPasswordSecretRef),
+  userAttr: opt(l.userAttr),
+  realm: opt(l.realm),
+  idmap: opt(l.idmap),
+  nestedGroups: l.nestedGroups === true,
+  caCertFile: opt(l.caCertFile),
+  insecureSkipVerify: l.insecureSkipVerify === true,
+})
+
+const nonEmpty = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined
+
+function kerberosOf(k: Obj): KerberosSpec {
+  const m = obj(k.machineAccount)
+  return {
+    servicePrincipal: (k.servicePrincipal as string | undefined) ?? '',
+    realm: nonEmpty(k.realm),
+    netbiosDomain: nonEmpty(k.netbiosDomain),
+    dnsDomain: nonEmpty(k.dnsDomain),
+    // Checked below: required when enabled (identityErrors); the empty name never reaches a builder.
+    keytabSecretRef: (k.keytabSecretRef as SecretKeyRef | undefined) ?? { name: '', key: '' },
+    krb5ConfSecretRef: opt(k.krb5ConfSecretRef),
+    krb5Conf: nonEmpty(k.krb5Conf),
+    machineAccount:
+      m.enabled === true
+        ? {
+            accountName: (m.accountName as string | undefined) ?? '',
+            secretRef: opt(m.secretRef),
+            keytabSecretRef: opt(m.keytabSecretRef),
+            dcAddress: (m.dcAddress as string[] | undefined) ?? [],
+          }
+        : undefined,
+  }
+}
+
+/** What the DittoFS server refuses at start (pkg/identity/ldap/config.go, pkg/config) or upstream's webhook does. */
+function identityErrors(spec: DittoServerSpec): FieldError[] {
+  const errors: FieldError[] = []
+  const { ldap, kerberos } = spec
+  if (ldap?.enabled) {
+    const url = ldap.url.trim().toLowerCase()
+    if (!url.startsWith('ldaps://') && !url.startsWith('ldap://'))
+      errors.push({ field: 'spec.identity.ldap.url', message: 'must use the ldap:// or ldaps:// scheme' })
+    else if (url.startsWith('ldap://') && !ldap.startTLS && !ldap.allowPlaintext)
+      errors.push({
+        field: 'spec.identity.ldap.url',
+        message:
+          'uses plaintext ldap://: set startTLS: true, or allowPlaintext: true to accept an unencrypted bind',
+      })
+    if (!ldap.bindPasswordSecretRef)
+      errors.push({
+        field: 'spec.identity.ldap.bindPasswordSecretRef',
+        message:
+          'is required when ldap is enabled (DittoFS refuses an empty password: it would bind anonymously)',
+      })
+  }
+  if (kerberos) {
+    if (kerberos.servicePrincipal === '')
+      errors.push({
+        field: 'spec.identity.kerberos.servicePrincipal',
+        message: 'is required when kerberos is enabled',
+      })
+    if (kerberos.keytabSecretRef.name === '')
+      errors.push({
+        field: 'spec.identity.kerberos.keytabSecretRef',
+        message: 'is required when kerberos is enabled',
+      })
+    const machine = kerberos.machineAccount
+    if (machine && machine.accountName === '')
+      errors.push({
+        field: 'spec.identity.kerberos.machineAccount.accountName',
+        message: 'is required when machineAccount is enabled',
+      })
+    if (machine && !machine.secretRef && !machine.keytabSecretRef)
+      errors.push({
+        field: 'spec.identity.kerberos.machineAccount',
+        message: 'needs secretRef or keytabSecretRef when enabled',
+      })
+  }
+  return errors
+}
+
+/** Set fields this hook cannot honour yet: reported in UnsupportedFieldsIgnored, never silently dropped. */
+function unsupportedFields(s: Obj): string[] {
+  const out: string[] = []
+  const controlPlane = obj(s.controlPlane)
+  if (
+    controlPlane.tls === true ||
+    nonEmpty(controlPlane.certSecretName) ||
+    nonEmpty(controlPlane.clientCASecretName)
+  )
+    out.push('spec.controlPlane.tls/certSecretName/clientCASecretName: native TLS is not supported yet')
+  if (Array.isArray(s.snapshotPolicies) && s.snapshotPolicies.length > 0)
+    out.push('spec.snapshotPolicies: snapshot policies are not pushed yet')
+  if (obj(s.percona).enabled === true) out.push('spec.percona.enabled: Percona PostgreSQL is not supported')
+  const metrics = obj(s.metrics)
+  if (obj(metrics.serviceMonitor).enabled === true && metrics.enabled !== true)
+    out.push('spec.metrics.serviceMonitor.enabled: no ServiceMonitor while spec.metrics.enabled is false')
+  const kerberos = obj(obj(s.identity).kerberos)
+  const machine = obj(kerberos.machineAccount)
+  if (kerberos.enabled === true && machine.enabled === true) {
+    // cmd/dfs/commands/netlogon.go (v0.29.0) turns NTLM passthrough off in both cases, with only a log line.
+    if (machine.secretRef === undefined)
+      out.push(
+        'spec.identity.kerberos.machineAccount.keytabSecretRef: DittoFS does not use a machine keytab yet; NTLM passthrough stays off without secretRef',
+      )
+    if (!nonEmpty(kerberos.netbiosDomain))
+      out.push(
+        'spec.identity.kerberos.machineAccount: DittoFS keeps NTLM passthrough off without netbiosDomain',
+      )
+  }
+  return out
+}
+
 /**
  * Parsed specs by their JSON text: validating and defaulting cost ~10 % of a steady-state sync's own CPU, and
  * every resync of a parent sends the same spec (bench/README.md). Results are frozen, so callers share them safely.
@@ -193,6 +368,8 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
   const jwt = obj(identity.jwt)
   const admin = obj(identity.admin)
   const metrics = obj(s.metrics)
+  const serviceMonitor = obj(metrics.serviceMonitor)
+  const logging = obj(s.logging)
   const adapterServices = obj(s.adapterServices)
   const networkPolicy = obj(s.networkPolicy)
   const s3 = obj(s.s3)
@@ -215,7 +392,24 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
       postgresSecretRef: opt(database.postgresSecretRef),
     },
     apiPort: (obj(s.controlPlane).port as number | undefined) ?? 8080,
-    metrics: { enabled: metrics.enabled === true, port: (metrics.port as number | undefined) ?? 9090 },
+    metrics: {
+      enabled: metrics.enabled === true,
+      port: (metrics.port as number | undefined) ?? 9090,
+      path: (metrics.path as string | undefined) ?? '/metrics',
+      bearerTokenSecret: opt(metrics.bearerTokenSecret),
+      serviceMonitor: {
+        enabled: serviceMonitor.enabled === true,
+        interval: opt(serviceMonitor.interval),
+        labels: (serviceMonitor.labels as Record<string, string> | undefined) ?? {},
+      },
+    },
+    logging: {
+      level: (logging.level as LoggingSpec['level'] | undefined) ?? 'INFO',
+      format: (logging.format as LoggingSpec['format'] | undefined) ?? 'json',
+      output: (logging.output as string | undefined) ?? 'stdout',
+    },
+    ldap: identity.ldap === undefined ? undefined : ldapOf(obj(identity.ldap)),
+    kerberos: obj(identity.kerberos).enabled === true ? kerberosOf(obj(identity.kerberos)) : undefined,
     jwt: {
       secretRef: opt(jwt.secretRef),
       accessTokenDuration: (jwt.accessTokenDuration as string | undefined) ?? '15m',
@@ -258,8 +452,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
     deprecated: DEPRECATED.filter(([path]) => at(s, path) !== undefined).map(
       ([path]) => `spec.${path.join('.')}`,
     ),
-    unsupported:
-      obj(s.percona).enabled === true ? ['spec.percona.enabled: Percona PostgreSQL is not supported'] : [],
+    unsupported: unsupportedFields(s),
   }
 
   const semantic: FieldError[] = []
@@ -286,6 +479,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
       message: 'is required when spec.database.type is postgres',
     })
   }
+  semantic.push(...identityErrors(spec))
   if (spec.metrics.enabled && spec.metrics.port === spec.apiPort) {
     semantic.push({
       field: 'spec.metrics.port',

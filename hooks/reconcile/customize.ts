@@ -1,4 +1,6 @@
+import { consumedSecretRefs } from '../children/secrets.js'
 import { parseSpec, type SpecPolicy } from '../dittoserver/spec.js'
+
 import type { CustomizeRequest, CustomizeResponse } from '../metacontroller/types.js'
 
 // The hook needs no Kubernetes credentials: Metacontroller sends it the Secrets the spec names, and only from
@@ -8,9 +10,11 @@ export function customize(request: CustomizeRequest, policy?: SpecPolicy): Custo
   const parsed = parseSpec(request.parent.spec, policy)
   if (!parsed.ok) return { relatedResources: [] }
   const { spec } = parsed
-  const names = [spec.admin.passwordSecretRef?.name, spec.jwt.secretRef?.name].filter(
-    (n): n is string => typeof n === 'string',
-  )
+  const names = [
+    spec.admin.passwordSecretRef?.name,
+    spec.jwt.secretRef?.name,
+    ...consumedSecretRefs(spec).map(({ ref }) => ref.name),
+  ].filter((n): n is string => typeof n === 'string')
   if (names.length === 0) return { relatedResources: [] }
   return {
     relatedResources: [

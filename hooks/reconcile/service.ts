@@ -10,7 +10,7 @@ import type {
   SyncRequest,
   SyncResponse,
 } from '../metacontroller/types.js'
-import { apiUrlFor } from '../settings.js'
+import { apiUrlFor, type OptionalChild } from '../settings.js'
 import { customize } from './customize.js'
 import { invalidSpecResponse } from './invalid.js'
 import { type Observed, observe, statefulSetCounts } from './observe.js'
@@ -28,9 +28,13 @@ export interface HookServiceDeps {
   hookPeer?: Record<string, unknown>
   /** How strict spec parsing is about security contexts; strict when omitted. */
   specPolicy?: SpecPolicy
+  /** Optional child kinds the CompositeController lists; none when unset. */
+  optionalChildren?: ReadonlySet<OptionalChild>
   now: () => number
   onPoll?: (outcome: PollOutcome) => void
 }
+
+const NO_OPTIONAL_CHILDREN: ReadonlySet<OptionalChild> = new Set()
 
 type Gate = { waiting: string } | { target: PollTarget }
 
@@ -83,7 +87,15 @@ export class HookService {
     } else {
       discovery = await this.pollIfDue(observed.uid, gate.target, spec.pollingIntervalMs, now)
     }
-    const response = buildResponse({ observed, spec, secrets, discovery, now, hookPeer: this.deps.hookPeer })
+    const response = buildResponse({
+      observed,
+      spec,
+      secrets,
+      discovery,
+      now,
+      hookPeer: this.deps.hookPeer,
+      optionalChildren: this.deps.optionalChildren ?? NO_OPTIONAL_CHILDREN,
+    })
     // A finalized parent is gone for good: its schedule entry would only wait for the LRU to evict it.
     if (response.finalized) this.deps.schedule.forget(observed.uid)
     return response

@@ -1,12 +1,14 @@
 import { buildConfigMap, CONFIG_KEY, configHash, renderConfig, secretDigest } from '../children/config.js'
 import { childNames } from '../children/naming.js'
 import { type ResolvedSecrets, resolveSecrets } from '../children/secrets.js'
+import { buildServiceMonitor, wantsServiceMonitor } from '../children/service-monitor.js'
 import { buildStaticServices } from '../children/services.js'
 import { buildStatefulSet, observedSecretDigest } from '../children/statefulset.js'
 import type { ApiAdapter } from '../discovery/types.js'
 import type { DittoServerSpec } from '../dittoserver/spec.js'
 import { parseTime } from '../loose.js'
 import type { KubeObject, SyncResponse } from '../metacontroller/types.js'
+import { OPTIONAL_CHILDREN, type OptionalChild } from '../settings.js'
 import type { AdapterStatus } from './adapter-types.js'
 import { ADAPTER_SERVICES_READY, planAdapters, readAdapterStatus, WAITING_FOR_DISCOVERY } from './adapters.js'
 import { type Condition, condition, findCondition, readConditions, stampConditions } from './conditions.js'
@@ -47,6 +49,8 @@ export interface SyncContext {
   now: number
   /** NetworkPolicyPeer for the hook pods (see buildBaselinePolicy). */
   hookPeer?: Record<string, unknown>
+  /** Optional child kinds the CompositeController lists (a child of another kind would fail every sync). */
+  optionalChildren?: ReadonlySet<OptionalChild>
 }
 
 export const secretsFor = (observed: Observed, spec: DittoServerSpec, secretKey: Buffer): ResolvedSecrets =>
@@ -59,8 +63,37 @@ export const secretsFor = (observed: Observed, spec: DittoServerSpec, secretKey:
     relatedSecrets: observed.relatedSecrets,
   })
 
-const optionalConditions = (spec: DittoServerSpec, ignoredStorage: string[]): Condition[] => {
+/** Optional children the spec asks for, and the install options missing for the ones not registered. */
+function optionalChildren(
+  observed: Observed,
+  spec: DittoServerSpec,
+  registered: ReadonlySet<OptionalChild>,
+): { children: KubeObject[]; missing: string[] } {
+  const children: KubeObject[] = []
+  const missing: string[] = []
+  if (wantsServiceMonitor(spec)) {
+    if (registered.has('servicemonitors'))
+      children.push(buildServiceMonitor(observed.name, observed.namespace, spec))
+    else missing.push(missingOption('spec.metrics.serviceMonitor.enabled', 'servicemonitors'))
+  }
+  return { children, missing }
+}
+
+const missingOption = (field: string, kind: OptionalChild): string =>
+  `${field} needs the ${kind} child kind, which this installation does not register: install the kustomize ` +
+  `component ${OPTIONAL_CHILDREN[kind].kustomize} or set the Helm value ${OPTIONAL_CHILDREN[kind].helm}`
+
+const optionalConditions = (
+  spec: DittoServerSpec,
+  ignoredStorage: string[],
+  missingOptions: string[],
+): Condition[] => {
   const extra: Condition[] = []
+  if (missingOptions.length > 0) {
+    extra.push(
+      condition('OptionalChildrenMissing', 'True', 'InstallOptionMissing', missingOptions.join('; ')),
+    )
+  }
   if (spec.deprecated.length > 0) {
     extra.push(
       condition(
@@ -113,7 +146,9 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   // Phase A: infrastructure, from the spec alone.
   const configYaml = renderConfig(spec)
   const digest =
-    secretDigest(observed.uid, secrets.jwtSecret) ?? observedSecretDigest(observedStatefulSet) ?? 'unknown'
+    secretDigest(observed.uid, secrets.jwtSecret, secrets.startupSecrets) ??
+    observedSecretDigest(observedStatefulSet) ??
+    'unknown'
   const hash = configHash(configYaml, digest)
   const { statefulSet, ignoredStorageChanges } = buildStatefulSet(
     observed.name,
@@ -121,11 +156,13 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     { configHash: hash, secretDigest: digest },
     observedStatefulSet,
   )
+  const optional = optionalChildren(observed, spec, ctx.optionalChildren ?? new Set())
   const infrastructure: KubeObject[] = [
     buildConfigMap(observed.name, configYaml),
     ...secrets.children,
     ...buildStaticServices(observed.name, spec),
     statefulSet,
+    ...optional.children,
   ]
 
   // Phase B: adapters, from the fresh poll or the last known list in status.
@@ -180,7 +217,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     )
   }
   const conditions = stampConditions(
-    [...parts, ready, ...optionalConditions(spec, ignoredStorageChanges)],
+    [...parts, ready, ...optionalConditions(spec, ignoredStorageChanges, optional.missing)],
     observedConditions,
     now,
     observed.generation,

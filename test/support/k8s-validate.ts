@@ -440,6 +440,23 @@ const serviceMonitorSchema = {
               interval: { type: 'string', pattern: PROMETHEUS_DURATION },
               scrapeTimeout: { type: 'string', pattern: PROMETHEUS_DURATION },
               honorLabels: { type: 'boolean' },
+              authorization: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  type: { type: 'string' },
+                  credentials: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['key'],
+                    properties: {
+                      name: { type: 'string' },
+                      key: { type: 'string' },
+                      optional: { type: 'boolean' },
+                    },
+                  },
+                },
+              },
               relabelings,
               metricRelabelings: relabelings,
             },

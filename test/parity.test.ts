@@ -3,11 +3,11 @@
 // own config keys (pkg/config/config.go, pkg/config/metrics.go, pkg/identity/ldap/config.go).
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { parse } from 'yaml'
 import { CONFIG_KEY, renderConfig } from '../hooks/children/config.js'
 import { type DittoServerSpec, parseSpec } from '../hooks/dittoserver/spec.js'
-import type { KubeObject, SyncResponse } from '../hooks/metacontroller/types.js'
+import type { KubeObject, ObjectMap, SyncResponse } from '../hooks/metacontroller/types.js'
 import { customize } from '../hooks/reconcile/customize.js'
 import { loadSettings, SettingsError } from '../hooks/settings.js'
 import { renderCrd } from '../scripts/gen-crd.js'
@@ -211,9 +211,10 @@ t.test(
     t.match(missing?.message, /spec\.metrics\.serviceMonitor\.enabled needs the servicemonitors child kind/)
     t.match(missing?.message, /manifests\/components\/servicemonitors/, 'names the kustomize component')
     t.match(missing?.message, /optionalChildren\.serviceMonitors=true/, 'names the Helm value')
+    const verdict = (c: ReturnType<typeof conditionOf>) => [c?.status, c?.reason, c?.message]
     t.same(
-      conditionOf(without.status, 'Ready'),
-      conditionOf(res.status, 'Ready'),
+      verdict(conditionOf(without.status, 'Ready')),
+      verdict(conditionOf(res.status, 'Ready')),
       'Ready is about the server, the same either way',
     )
 
@@ -568,7 +569,6 @@ const validateDittoServer = crdValidators(renderCrd() as K8sObject).get(
 /** Sample files whose DittoServer still asks for something not honoured yet (named in the README table). */
 const NOT_YET_HONOURED: Record<string, RegExp> = {
   'dittofs_v1alpha1_dittoserver_tls.yaml': /spec\.controlPlane\.tls/,
-  'dittofs_v1alpha1_dittoserver_percona.yaml': /spec\.percona\.enabled/,
 }
 
 t.test(
@@ -593,6 +593,12 @@ t.test(
         if (NOT_YET_HONOURED[file])
           t.match(unsupported, NOT_YET_HONOURED[file], `${file}: says what is not honoured`)
         else t.equal(unsupported, undefined, `${file}: nothing ignored`)
+        if (file === 'dittofs_v1alpha1_dittoserver_percona.yaml')
+          t.equal(
+            conditionOf(status, 'DatabaseReady')?.reason,
+            'DeleteWithServerUnsupported',
+            `${file}: deleteWithServer false (the default) is refused with its reason`,
+          )
       }
     }
     t.equal(servers, 8, 'the eight sample DittoServers')
@@ -627,3 +633,147 @@ t.test('the full example (every v0.29.0 field at once) renders what each field m
     'only what is not honoured yet',
   )
 })
+
+const PERCONA = {
+  enabled: true,
+  deleteWithServer: true,
+  replicas: 2,
+  storageSize: '20Gi',
+  storageClassName: 'fast',
+  databaseName: 'ditto_cp',
+  backup: {
+    enabled: true,
+    bucket: 'backups',
+    endpoint: 'https://s3.example.com',
+    credentialsSecretRef: { name: 'pgbackrest-s3' },
+    retentionDays: 14,
+  },
+}
+
+const perconaSync = async (t: Test, percona: Json, env: Record<string, string>, children?: ObjectMap) => {
+  const app = testApp(t, env)
+  const request = syncRequest(parent({ ...minimalSpec(), percona }), children ? { children } : {})
+  return (await post(app, '/sync', request)).json() as SyncResponse
+}
+const PERCONA_ON = { HOOKS_OPTIONAL_CHILD_PERCONAPGCLUSTERS: 'true' }
+
+t.test(
+  'spec.percona: a PerconaPGCluster child with upstream names, and its Secret wired as DittoFS reads it',
+  async (t) => {
+    const res = await perconaSync(t, PERCONA, PERCONA_ON)
+    const cluster = findChild(res.children, 'PerconaPGCluster', 'ditto-postgres') as KubeObject
+    t.equal(cluster.apiVersion, 'pgv2.percona.com/v2')
+    t.match(cluster.spec, {
+      crVersion: '2.8.0',
+      postgresVersion: 16,
+      instances: [
+        {
+          name: 'instance1',
+          replicas: 2,
+          dataVolumeClaimSpec: { resources: { requests: { storage: '20Gi' } }, storageClassName: 'fast' },
+        },
+      ],
+      users: [{ name: 'dittofs', databases: ['ditto_cp'] }],
+      backups: {
+        enabled: true,
+        pgbackrest: {
+          global: { 'repo1-retention-full': '14', 'repo1-retention-full-type': 'time' },
+          repos: [
+            {
+              name: 'repo1',
+              s3: { bucket: 'backups', endpoint: 'https://s3.example.com', region: 'eu-west-1' },
+              schedules: { full: '0 2 * * *', incremental: '0 * * * *' },
+            },
+          ],
+          configuration: [{ secret: { name: 'pgbackrest-s3' } }],
+        },
+      },
+    })
+    t.equal(res.status.perconaClusterName, 'ditto-postgres')
+    t.equal(configYamlOf(res).database && (configYamlOf(res).database as Json).type, 'postgres')
+    // Issue 16.8: the Percona operator's pguser Secret has `dbname`, not `database`; DittoFS reads
+    // DITTOFS_DATABASE_POSTGRES_{HOST,PORT,DATABASE,USER,PASSWORD,SSLMODE} (pkg/controlplane/store/gorm.go).
+    const env = Object.fromEntries(
+      (containerOf(res).env as Json[]).map((e) => [e.name, e.valueFrom ?? e.value]),
+    )
+    const fromSecret = (key: string) => ({ secretKeyRef: { name: 'ditto-postgres-pguser-dittofs', key } })
+    t.same(env.DITTOFS_DATABASE_POSTGRES_HOST, fromSecret('host'))
+    t.same(env.DITTOFS_DATABASE_POSTGRES_PORT, fromSecret('port'))
+    t.same(env.DITTOFS_DATABASE_POSTGRES_DATABASE, fromSecret('dbname'))
+    t.same(env.DITTOFS_DATABASE_POSTGRES_USER, fromSecret('user'))
+    t.same(env.DITTOFS_DATABASE_POSTGRES_PASSWORD, fromSecret('password'))
+    t.equal(env.DITTOFS_DATABASE_POSTGRES_SSLMODE, 'require', 'Percona clusters accept TLS connections only')
+    t.equal(env.DATABASE_URL, undefined, 'upstream injected DATABASE_URL, which DittoFS never reads')
+    t.equal(conditionOf(res.status, 'DatabaseReady')?.reason, 'PerconaNotFound')
+
+    const observed = asObserved(res.children)
+    const clusters = (observed['PerconaPGCluster.pgv2.percona.com/v2'] ?? {}) as Record<string, KubeObject>
+    const withState = (state: string): ObjectMap => ({
+      ...observed,
+      'PerconaPGCluster.pgv2.percona.com/v2': Object.fromEntries(
+        Object.entries(clusters).map(([k, c]) => [k, { ...c, status: { state } }]),
+      ),
+    })
+    const initializing = await perconaSync(t, PERCONA, PERCONA_ON, withState('initializing'))
+    t.match(conditionOf(initializing.status, 'DatabaseReady'), {
+      status: 'False',
+      reason: 'PerconaNotReady',
+      message: /state: initializing/,
+    })
+    const ready = await perconaSync(t, PERCONA, PERCONA_ON, withState('ready'))
+    t.match(conditionOf(ready.status, 'DatabaseReady'), { status: 'True', reason: 'PerconaReady' })
+    const off = await perconaSync(t, { ...PERCONA, backup: { enabled: false } }, PERCONA_ON)
+    t.same(
+      ((findChild(off.children, 'PerconaPGCluster', 'ditto-postgres') as KubeObject).spec as Json).backups,
+      {
+        enabled: false,
+      },
+    )
+  },
+)
+
+t.test(
+  'spec.percona: refused with its reason where it cannot be honoured; the server keeps SQLite',
+  async (t) => {
+    const keep = await perconaSync(t, { ...PERCONA, deleteWithServer: false }, PERCONA_ON)
+    t.equal(
+      keep.children.filter((c) => c.kind === 'PerconaPGCluster').length,
+      0,
+      'no child that would be deleted',
+    )
+    t.match(conditionOf(keep.status, 'DatabaseReady'), {
+      status: 'False',
+      reason: 'DeleteWithServerUnsupported',
+      message: /every child of a DittoServer is deleted with it/,
+    })
+    t.equal((configYamlOf(keep).database as Json).type, 'sqlite', 'the database is not switched to nothing')
+    t.equal(keep.status.perconaClusterName, undefined)
+
+    const unregistered = await perconaSync(t, PERCONA, {})
+    t.equal(unregistered.children.filter((c) => c.kind === 'PerconaPGCluster').length, 0)
+    t.match(
+      conditionOf(unregistered.status, 'OptionalChildrenMissing')?.message,
+      /optionalChildren\.perconaPGClusters=true/,
+    )
+    t.equal(conditionOf(unregistered.status, 'DatabaseReady')?.reason, 'InstallOptionMissing')
+    t.equal((configYamlOf(unregistered).database as Json).type, 'sqlite')
+
+    t.match(errorsOf({ percona: PERCONA, database: { postgresSecretRef: { name: 'pg', key: 'x' } } }), [
+      { field: 'spec.database.postgresSecretRef', message: /either yours or the Percona cluster/ },
+    ])
+    t.match(errorsOf({ percona: { ...PERCONA, backup: { enabled: true } } }), [
+      { field: 'spec.percona.backup.bucket' },
+      { field: 'spec.percona.backup.endpoint' },
+    ])
+    t.same(
+      errorsOf({ percona: { enabled: false, backup: { enabled: true } } }),
+      [],
+      'a disabled block is not checked',
+    )
+    t.same(
+      errorsOf({ percona: { enabled: false, someFieldOfAnOlderOperator: 1 } }),
+      [],
+      'kept open for compatibility',
+    )
+  },
+)

@@ -48,7 +48,19 @@ export function containerEnv(parent: string, spec: DittoServerSpec) {
     secretEnv('DITTOFS_ADMIN_INITIAL_PASSWORD', admin.name, admin.key),
   ]
   const pg = spec.database.postgresSecretRef
-  if (spec.database.type === 'postgres' && pg) {
+  const percona = spec.database.perconaSecretName
+  if (percona) {
+    // The Percona operator's pguser Secret names the database `dbname` (not `database`), and its cluster only
+    // accepts TLS connections (hostssl), while DittoFS defaults to sslmode=disable (pkg/controlplane/store/gorm.go).
+    env.push(
+      secretEnv('DITTOFS_DATABASE_POSTGRES_HOST', percona, 'host'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_PORT', percona, 'port'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_DATABASE', percona, 'dbname'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_USER', percona, 'user'),
+      secretEnv('DITTOFS_DATABASE_POSTGRES_PASSWORD', percona, 'password'),
+      { name: 'DITTOFS_DATABASE_POSTGRES_SSLMODE', value: 'require' },
+    )
+  } else if (spec.database.type === 'postgres' && pg) {
     env.push(
       secretEnv('DITTOFS_DATABASE_POSTGRES_HOST', pg.name, 'host'),
       secretEnv('DITTOFS_DATABASE_POSTGRES_PORT', pg.name, 'port', true),

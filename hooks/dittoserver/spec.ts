@@ -86,12 +86,36 @@ export interface KerberosSpec {
   machineAccount?: MachineAccountSpec
 }
 
+/** `spec.percona` when `enabled` (the hook then wants a PerconaPGCluster `<name>-postgres`). */
+export interface PerconaSpec {
+  deleteWithServer: boolean
+  replicas: number
+  storageSize: string
+  storageClassName?: string
+  databaseName: string
+  backup?: {
+    credentialsSecretName?: string
+    bucket: string
+    endpoint: string
+    region: string
+    fullSchedule: string
+    incrSchedule: string
+    retentionDays: number
+  }
+}
+
 export interface DittoServerSpec {
   image: string
   pod: PodPlacement
   replicas: 0 | 1
   storage: { metadataSize: string; contentSize?: string; controlPlaneSize: string; storageClassName?: string }
-  database: { type: 'sqlite' | 'postgres'; sqlitePath: string; postgresSecretRef?: SecretKeyRef }
+  database: {
+    type: 'sqlite' | 'postgres'
+    sqlitePath: string
+    postgresSecretRef?: SecretKeyRef
+    /** The Percona operator's connection Secret, when the hook runs a PerconaPGCluster for this server. */
+    perconaSecretName?: string
+  }
   apiPort: number
   metrics: MetricsSpec
   logging: LoggingSpec
@@ -113,6 +137,7 @@ export interface DittoServerSpec {
   securityContext?: Record<string, unknown>
   podSecurityContext?: Record<string, unknown>
   s3?: S3Credentials
+  percona?: PerconaSpec
   /** Paths of deprecated fields that are set and ignored. */
   deprecated: string[]
   /** Human-readable notes on set fields this hook cannot honour (reported, not fatal). */
@@ -306,6 +331,46 @@ function identityErrors(spec: DittoServerSpec): FieldError[] {
   return errors
 }
 
+function perconaOf(p: Obj): PerconaSpec {
+  const backup = obj(p.backup)
+  return {
+    deleteWithServer: p.deleteWithServer === true,
+    replicas: (p.replicas as number | undefined) ?? 1,
+    storageSize: (p.storageSize as string | undefined) ?? '10Gi',
+    storageClassName: opt(p.storageClassName),
+    databaseName: (p.databaseName as string | undefined) ?? 'dittofs',
+    backup:
+      backup.enabled === true
+        ? {
+            credentialsSecretName: opt(obj(backup.credentialsSecretRef).name),
+            bucket: (backup.bucket as string | undefined) ?? '',
+            endpoint: (backup.endpoint as string | undefined) ?? '',
+            region: nonEmpty(backup.region) ?? 'eu-west-1',
+            fullSchedule: nonEmpty(backup.fullSchedule) ?? '0 2 * * *',
+            incrSchedule: nonEmpty(backup.incrSchedule) ?? '0 * * * *',
+            retentionDays: (backup.retentionDays as number | undefined) ?? 7,
+          }
+        : undefined,
+  }
+}
+
+/** Percona fields that contradict the rest of the spec (upstream's admission webhook refused the backup ones). */
+function perconaErrors(spec: DittoServerSpec): FieldError[] {
+  const errors: FieldError[] = []
+  if (!spec.percona) return errors
+  if (spec.database.postgresSecretRef)
+    errors.push({
+      field: 'spec.database.postgresSecretRef',
+      message:
+        'cannot be combined with spec.percona.enabled: the database is either yours or the Percona cluster',
+    })
+  if (spec.percona.backup && spec.percona.backup.bucket === '')
+    errors.push({ field: 'spec.percona.backup.bucket', message: 'is required when backup is enabled' })
+  if (spec.percona.backup && spec.percona.backup.endpoint === '')
+    errors.push({ field: 'spec.percona.backup.endpoint', message: 'is required when backup is enabled' })
+  return errors
+}
+
 /** Set fields this hook cannot honour yet: reported in UnsupportedFieldsIgnored, never silently dropped. */
 function unsupportedFields(s: Obj): string[] {
   const out: string[] = []
@@ -318,7 +383,6 @@ function unsupportedFields(s: Obj): string[] {
     out.push('spec.controlPlane.tls/certSecretName/clientCASecretName: native TLS is not supported yet')
   if (Array.isArray(s.snapshotPolicies) && s.snapshotPolicies.length > 0)
     out.push('spec.snapshotPolicies: snapshot policies are not pushed yet')
-  if (obj(s.percona).enabled === true) out.push('spec.percona.enabled: Percona PostgreSQL is not supported')
   const metrics = obj(s.metrics)
   if (obj(metrics.serviceMonitor).enabled === true && metrics.enabled !== true)
     out.push('spec.metrics.serviceMonitor.enabled: no ServiceMonitor while spec.metrics.enabled is false')
@@ -452,6 +516,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
     deprecated: DEPRECATED.filter(([path]) => at(s, path) !== undefined).map(
       ([path]) => `spec.${path.join('.')}`,
     ),
+    percona: obj(s.percona).enabled === true ? perconaOf(obj(s.percona)) : undefined,
     unsupported: unsupportedFields(s),
   }
 
@@ -479,7 +544,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
       message: 'is required when spec.database.type is postgres',
     })
   }
-  semantic.push(...identityErrors(spec))
+  semantic.push(...identityErrors(spec), ...perconaErrors(spec))
   if (spec.metrics.enabled && spec.metrics.port === spec.apiPort) {
     semantic.push({
       field: 'spec.metrics.port',

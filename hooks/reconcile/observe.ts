@@ -21,6 +21,7 @@ export interface Observed {
   services: Map<string, KubeObject>
   statefulSets: Map<string, KubeObject>
   policies: Map<string, KubeObject>
+  perconaClusters: Map<string, KubeObject>
   /** Related Secrets by name; undefined when the request has no Secret group (customize asked for none). */
   relatedSecrets: Map<string, KubeObject> | undefined
 }
@@ -51,6 +52,7 @@ export function observe(request: SyncRequest, policy?: SpecPolicy): Observed {
     services: objectsOf(children, 'Service', 'v1', namespace),
     statefulSets: objectsOf(children, 'StatefulSet', 'apps/v1', namespace),
     policies: objectsOf(children, 'NetworkPolicy', 'networking.k8s.io/v1', namespace),
+    perconaClusters: objectsOf(children, 'PerconaPGCluster', 'pgv2.percona.com/v2', namespace),
     relatedSecrets: hasGroup(request.related, 'Secret', 'v1')
       ? objectsOf(request.related, 'Secret', 'v1', namespace)
       : undefined,

@@ -1,5 +1,11 @@
 import { buildConfigMap, CONFIG_KEY, configHash, renderConfig, secretDigest } from '../children/config.js'
 import { childNames } from '../children/naming.js'
+import {
+  buildPerconaCluster,
+  perconaClusterName,
+  perconaState,
+  withPerconaDatabase,
+} from '../children/percona.js'
 import { type ResolvedSecrets, resolveSecrets } from '../children/secrets.js'
 import { buildServiceMonitor, wantsServiceMonitor } from '../children/service-monitor.js'
 import { buildStaticServices } from '../children/services.js'
@@ -63,20 +69,77 @@ export const secretsFor = (observed: Observed, spec: DittoServerSpec, secretKey:
     relatedSecrets: observed.relatedSecrets,
   })
 
+interface OptionalChildren {
+  children: KubeObject[]
+  /** Install options the spec needs and this installation lacks. */
+  missing: string[]
+  /** The spec as the server gets it: the database switched to the Percona cluster when the hook runs one. */
+  spec: DittoServerSpec
+  conditions: Condition[]
+  perconaClusterName?: string
+}
+
 /** Optional children the spec asks for, and the install options missing for the ones not registered. */
 function optionalChildren(
   observed: Observed,
   spec: DittoServerSpec,
   registered: ReadonlySet<OptionalChild>,
-): { children: KubeObject[]; missing: string[] } {
-  const children: KubeObject[] = []
-  const missing: string[] = []
+): OptionalChildren {
+  const out: OptionalChildren = { children: [], missing: [], spec, conditions: [] }
   if (wantsServiceMonitor(spec)) {
     if (registered.has('servicemonitors'))
-      children.push(buildServiceMonitor(observed.name, observed.namespace, spec))
-    else missing.push(missingOption('spec.metrics.serviceMonitor.enabled', 'servicemonitors'))
+      out.children.push(buildServiceMonitor(observed.name, observed.namespace, spec))
+    else out.missing.push(missingOption('spec.metrics.serviceMonitor.enabled', 'servicemonitors'))
   }
-  return { children, missing }
+  const percona = spec.percona
+  if (!percona) return out
+  if (!percona.deleteWithServer) {
+    // Metacontroller puts a controller ownerReference on every child it creates or updates (claimOwnership) and
+    // the garbage collector deletes such children with their parent: a child cannot outlive the DittoServer.
+    out.conditions.push(
+      condition(
+        'DatabaseReady',
+        'False',
+        'DeleteWithServerUnsupported',
+        'spec.percona.deleteWithServer: false cannot be honoured: every child of a DittoServer is deleted with it, ' +
+          'so no PerconaPGCluster is created and the control plane stays on SQLite. Set deleteWithServer: true to ' +
+          'have one created (and deleted with the server), or run PostgreSQL yourself and set database.postgresSecretRef',
+      ),
+    )
+    return out
+  }
+  if (!registered.has('perconapgclusters')) {
+    out.missing.push(missingOption('spec.percona.enabled', 'perconapgclusters'))
+    out.conditions.push(
+      condition(
+        'DatabaseReady',
+        'False',
+        'InstallOptionMissing',
+        'no PerconaPGCluster: see OptionalChildrenMissing',
+      ),
+    )
+    return out
+  }
+  const name = perconaClusterName(observed.name)
+  out.children.push(buildPerconaCluster(observed.name, percona))
+  out.spec = withPerconaDatabase(spec, observed.name)
+  out.perconaClusterName = name
+  out.conditions.push(databaseReadiness(name, observed.perconaClusters.get(name)))
+  return out
+}
+
+function databaseReadiness(name: string, cluster: KubeObject | undefined): Condition {
+  if (!cluster)
+    return condition('DatabaseReady', 'False', 'PerconaNotFound', `PerconaPGCluster ${name} is being created`)
+  const state = perconaState(cluster)
+  return state === 'ready'
+    ? condition('DatabaseReady', 'True', 'PerconaReady', `PerconaPGCluster ${name} is ready`)
+    : condition(
+        'DatabaseReady',
+        'False',
+        'PerconaNotReady',
+        `PerconaPGCluster ${name} state: ${state ?? 'unknown'}`,
+      )
 }
 
 const missingOption = (field: string, kind: OptionalChild): string =>
@@ -138,10 +201,12 @@ function trustedList(adapters: ApiAdapter[], rejected: string[], lastKnown: Adap
 const secondsUntil = (at: number, now: number): number => Math.max(1, Math.ceil((at - now) / 1000))
 
 export function buildResponse(ctx: SyncContext): SyncResponse {
-  const { observed, spec, secrets, discovery, now } = ctx
+  const { observed, secrets, discovery, now } = ctx
   const finalizing = observed.request.finalizing === true
   const names = childNames(observed.name)
   const observedStatefulSet = observed.statefulSets.get(names.statefulSet)
+  const optional = optionalChildren(observed, ctx.spec, ctx.optionalChildren ?? new Set())
+  const spec = optional.spec
 
   // Phase A: infrastructure, from the spec alone.
   const configYaml = renderConfig(spec)
@@ -156,7 +221,6 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     { configHash: hash, secretDigest: digest },
     observedStatefulSet,
   )
-  const optional = optionalChildren(observed, spec, ctx.optionalChildren ?? new Set())
   const infrastructure: KubeObject[] = [
     buildConfigMap(observed.name, configYaml),
     ...secrets.children,
@@ -198,6 +262,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     progress(spec, observedStatefulSet, hash),
     ...discoveryConditions(discovery, observedConditions, plan.status.length),
     ...plan.conditions,
+    ...optional.conditions,
   ]
   let ready = readiness(spec, parts)
   let finalized: boolean | undefined
@@ -229,6 +294,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     readyReplicas: counts.readyReplicas,
     availableReplicas: counts.availableReplicas,
     configHash: hash,
+    ...(optional.perconaClusterName ? { perconaClusterName: optional.perconaClusterName } : {}),
     apiEndpoint: `${names.apiService}.${observed.namespace}.svc.cluster.local:${spec.apiPort}`,
     adapters: plan.status,
     conditions,

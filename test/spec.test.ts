@@ -158,9 +158,15 @@ t.test('deprecated fields are accepted, ignored and listed', async (t) => {
     'spec.identity.type',
     'spec.identity.jwt.issuer',
   ])
-  t.same(ok({ storage: { metadataSize: '1Gi' }, percona: { enabled: true } }).unsupported, [
-    'spec.percona.enabled: Percona PostgreSQL is not supported',
-  ])
+  // Percona is honoured now (a PerconaPGCluster child, or a DatabaseReady condition saying why not).
+  const percona = ok({ storage: { metadataSize: '1Gi' }, percona: { enabled: true } })
+  t.same(percona.unsupported, [])
+  t.match(percona.percona, {
+    deleteWithServer: false,
+    replicas: 1,
+    storageSize: '10Gi',
+    databaseName: 'dittofs',
+  })
 })
 
 t.test('polling interval has a 10 s floor; durations parse like Go', async (t) => {

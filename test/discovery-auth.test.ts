@@ -72,7 +72,7 @@ t.test('fresh provisioning: the operator user is created with role operator, one
   t.equal(emu.counters.usersCreate, 1)
   t.equal(emu.counters.usersPassword, 0)
   t.equal(emu.counters.adaptersList, 1)
-  t.same(discovery.counters(), { logins: 3, refreshes: 0, provisions: 1, polls: 1 })
+  t.same(discovery.counters(), { logins: 3, refreshes: 0, provisions: 1, polls: 1, snapshotPushes: 0 })
 
   emu.resetCounters()
   t.ok((await discovery.poll(target)).ok)
@@ -268,7 +268,7 @@ t.test('100 polls within one token lifetime cause exactly one login', async (t) 
   t.equal(emu.counters.login, 1)
   t.equal(emu.counters.refresh, 0)
   t.equal(emu.counters.adaptersList, 100)
-  t.same(fresh.counters(), { logins: 1, refreshes: 0, provisions: 0, polls: 100 })
+  t.same(fresh.counters(), { logins: 1, refreshes: 0, provisions: 0, polls: 100, snapshotPushes: 0 })
 })
 
 t.test('concurrent polls share one login (and one provisioning)', async (t) => {

@@ -519,6 +519,8 @@ t.test('resetCounters', async (t) => {
     usersCreate: 0,
     usersPassword: 0,
     usersDelete: 0,
+    snapshotPolicyPut: 0,
+    snapshotPolicyGet: 0,
   })
 })
 

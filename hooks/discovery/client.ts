@@ -33,6 +33,15 @@ export interface TokenSet {
   mustChangePassword: boolean
 }
 
+/** The upsert body as DittoFS v0.29.0 reads it (pkg/controlplane/api/dto/snapshot_policy.go). */
+export interface SnapshotPolicyBody {
+  interval: string
+  keep_last?: number
+  ttl?: string
+  enabled?: boolean
+  name_prefix?: string
+}
+
 export interface AdapterList {
   adapters: ApiAdapter[]
   rejected: string[]
@@ -172,6 +181,24 @@ export class DittoFsClient {
       secrets: [adminToken],
     })
     return noContent('DELETE', base, path, answer, [adminToken])
+  }
+
+  /** PUT /api/v1/shares/{name}/snapshot-policy (admin only in v0.29.0, pkg/controlplane/api/router.go). */
+  async upsertSnapshotPolicy(
+    base: string,
+    adminToken: string,
+    share: string,
+    body: SnapshotPolicyBody,
+    budget: CallBudget,
+  ): Promise<CallResult<void>> {
+    // One path segment: the server unescapes it and normalises the leading slash (handlers/shares.go).
+    const path = `/api/v1/shares/${encodeURIComponent(share)}/snapshot-policy`
+    const answer = await this.#send('PUT', base, path, budget, {
+      json: body,
+      token: adminToken,
+      secrets: [adminToken],
+    })
+    return noContent('PUT', base, path, answer, [adminToken])
   }
 
   async listAdapters(base: string, token: string, budget: CallBudget): Promise<CallResult<AdapterList>> {

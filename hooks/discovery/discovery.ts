@@ -5,11 +5,13 @@ import {
   apiBase,
   type CallBudget,
   type CallFailure,
+  type CallResult,
   DEFAULT_MAX_BODY_BYTES,
   DittoFsClient,
   failureReason,
   failureStatus,
   isAuthRejection,
+  type SnapshotPolicyBody,
   type TokenSet,
 } from './client.js'
 import {
@@ -21,7 +23,13 @@ import {
   TokenCache,
   tokenCacheKey,
 } from './token-cache.js'
-import { type Credentials, OPERATOR_USERNAME, type PollOutcome, type PollTarget } from './types.js'
+import {
+  type Credentials,
+  type DiscoveryFailureReason,
+  OPERATOR_USERNAME,
+  type PollOutcome,
+  type PollTarget,
+} from './types.js'
 
 export { OPERATOR_USERNAME }
 
@@ -54,7 +62,23 @@ export interface DiscoveryCounters {
   provisions: number
   /** Calls of poll(). */
   polls: number
+  /** Snapshot policy upserts sent (PUT /api/v1/shares/{name}/snapshot-policy). */
+  snapshotPushes: number
 }
+
+/** One snapshot policy to upsert: the share and the body as DittoFS reads it. */
+export interface SnapshotPush {
+  share: string
+  body: SnapshotPolicyBody
+}
+
+export type SnapshotResult =
+  | { share: string; state: 'Applied' }
+  | { share: string; state: 'ShareNotFound' | 'Rejected'; message: string }
+
+export type PushOutcome =
+  | { ok: true; results: SnapshotResult[] }
+  | { ok: false; reason: DiscoveryFailureReason; message: string }
 
 /** The overall time one poll (or one removal) may take: 2.5 request timeouts, at most 8 s. */
 export function pollDeadlineMs(timeoutMs: number): number {
@@ -92,7 +116,13 @@ export class Discovery {
   readonly #log: DiscoveryLog
   /** Single flight: concurrent callers needing a token for the same API and user share one acquisition. */
   readonly #acquiring = new Map<string, Promise<TokenOutcome>>()
-  readonly #counters: DiscoveryCounters = { logins: 0, refreshes: 0, provisions: 0, polls: 0 }
+  readonly #counters: DiscoveryCounters = {
+    logins: 0,
+    refreshes: 0,
+    provisions: 0,
+    polls: 0,
+    snapshotPushes: 0,
+  }
 
   constructor(opts: DiscoveryOptions) {
     this.#timeoutMs = opts.timeoutMs
@@ -173,6 +203,94 @@ export class Discovery {
     } catch {
       return false
     }
+  }
+
+  /**
+   * Upserts snapshot policies as the admin account: DittoFS v0.29.0 serves /api/v1/shares/* to role admin only
+   * (pkg/controlplane/api/router.go), so the operator account cannot. The admin token is cached like the
+   * operator's. A missing share is a result, not a failure; a refused or unreachable API ends the whole push.
+   */
+  async pushSnapshotPolicies(target: PollTarget, pushes: SnapshotPush[]): Promise<PushOutcome> {
+    const base = apiBase(target.apiUrl)
+    const admin = target.admin
+    if (base === undefined)
+      return { ok: false, reason: 'APIUnreachable', message: 'the DittoFS API URL is not valid' }
+    if (admin === undefined)
+      return { ok: false, reason: 'AuthenticationFailed', message: 'the admin credentials are not known yet' }
+    const deadline = new Deadline(pollDeadlineMs(this.#timeoutMs))
+    const key = tokenCacheKey(base, admin.username)
+    const tag = credentialTag(admin.password)
+    let outcome: PushOutcome
+    try {
+      outcome = await this.#push(base, admin, key, tag, pushes, deadline)
+    } catch {
+      outcome = {
+        ok: false,
+        reason: 'APIUnreachable',
+        message: `${base}: unexpected error while pushing snapshot policies`,
+      }
+    }
+    if (outcome.ok) return outcome
+    const cached = this.#tokens.get(key, tag)
+    const scrubbed = withoutCredentials(outcome, [admin.password, cached?.accessToken, cached?.refreshToken])
+    this.#log.warn({ apiUrl: base, outcome: outcome.reason }, 'snapshot policy push failed')
+    return scrubbed as PushOutcome
+  }
+
+  async #push(
+    base: string,
+    admin: Credentials,
+    key: string,
+    tag: string,
+    pushes: SnapshotPush[],
+    deadline: Deadline,
+  ): Promise<PushOutcome> {
+    const cached = this.#tokens.get(key, tag)
+    let token = cached !== undefined && !needsRenewal(cached, this.#now()) ? cached.accessToken : undefined
+    let fresh = false
+    const login = async (): Promise<Failure | undefined> => {
+      this.#counters.logins++
+      const answer = await this.#client.login(base, admin, deadline.budget(this.#timeoutMs))
+      if (!answer.ok) return failed(answer.failure, '; the admin credentials were rejected')
+      if (answer.value.mustChangePassword) {
+        const message = `POST ${base}/api/v1/auth/login: the admin account must change its password first`
+        return { ok: false, reason: 'AuthenticationFailed', message }
+      }
+      token = this.#store(key, tag, answer.value).accessToken
+      fresh = true
+      return undefined
+    }
+    if (token === undefined) {
+      const failure = await login()
+      if (failure) return failure
+    }
+    const results: SnapshotResult[] = []
+    for (const push of pushes) {
+      const put = (): Promise<CallResult<void>> => {
+        this.#counters.snapshotPushes++
+        const budget = deadline.budget(this.#timeoutMs)
+        return this.#client.upsertSnapshotPolicy(base, token as string, push.share, push.body, budget)
+      }
+      let answer = await put()
+      if (!answer.ok && isAuthRejection(answer.failure) && !fresh) {
+        // A cached token the server no longer accepts: log in once more.
+        this.#tokens.delete(key)
+        const failure = await login()
+        if (failure) return failure
+        answer = await put()
+      }
+      if (answer.ok) {
+        results.push({ share: push.share, state: 'Applied' })
+        continue
+      }
+      const status = failureStatus(answer.failure)
+      if (status === 404)
+        results.push({ share: push.share, state: 'ShareNotFound', message: 'the share does not exist yet' })
+      else if (status === 400 || status === 409 || status === 412 || status === 422)
+        results.push({ share: push.share, state: 'Rejected', message: answer.failure.message })
+      else return failed(answer.failure, '; the admin account may not manage snapshot policies')
+    }
+    return { ok: true, results }
   }
 
   async #poll(base: string, target: PollTarget, deadline: Deadline): Promise<PollOutcome> {

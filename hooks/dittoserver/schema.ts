@@ -441,7 +441,7 @@ export const specSchema = {
             description: 'Prune older snapshots (Go duration; 0 = no age bound).',
           },
           enabled: { type: 'boolean', description: 'Default true.' },
-          namePrefix: { type: 'string', description: 'Default scheduled.' },
+          namePrefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,64}$', description: 'Default scheduled.' },
         },
       },
     },
@@ -518,6 +518,19 @@ export const statusSchema = {
           serviceType: { type: 'string' },
           endpoints: { type: 'array', items: { type: 'string' } },
           missingSince: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
+    snapshotPolicies: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['share', 'state'],
+        properties: {
+          share: { type: 'string' },
+          state: { type: 'string', enum: ['Pending', 'Applied', 'ShareNotFound', 'Rejected'] },
+          applied: { type: 'string' },
+          message: { type: 'string' },
         },
       },
     },

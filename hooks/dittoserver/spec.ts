@@ -86,6 +86,16 @@ export interface KerberosSpec {
   machineAccount?: MachineAccountSpec
 }
 
+export interface SnapshotPolicySpec {
+  /** As DittoFS names it: one leading slash (handlers/shares.go normalizeShareName). */
+  share: string
+  interval: string
+  keepLast?: number
+  ttl?: string
+  enabled?: boolean
+  namePrefix?: string
+}
+
 /** `spec.percona` when `enabled` (the hook then wants a PerconaPGCluster `<name>-postgres`). */
 export interface PerconaSpec {
   deleteWithServer: boolean
@@ -138,6 +148,7 @@ export interface DittoServerSpec {
   podSecurityContext?: Record<string, unknown>
   s3?: S3Credentials
   percona?: PerconaSpec
+  snapshotPolicies: SnapshotPolicySpec[]
   /** Paths of deprecated fields that are set and ignored. */
   deprecated: string[]
   /** Human-readable notes on set fields this hook cannot honour (reported, not fatal). */
@@ -331,6 +342,34 @@ function identityErrors(spec: DittoServerSpec): FieldError[] {
   return errors
 }
 
+/** DittoFS' share-name normalisation: one leading slash. */
+export const shareName = (name: string): string => `/${name.replace(/^\/+/, '')}`
+
+const snapshotPolicyOf = (p: Obj): SnapshotPolicySpec => ({
+  share: shareName(p.share as string),
+  interval: p.interval as string,
+  keepLast: opt(p.keepLast),
+  ttl: opt(p.ttl),
+  enabled: opt(p.enabled),
+  namePrefix: opt(p.namePrefix),
+})
+
+/** Two entries for one share would overwrite each other in DittoFS on every push. */
+function snapshotErrors(spec: DittoServerSpec): FieldError[] {
+  const seen = new Map<string, number>()
+  const errors: FieldError[] = []
+  spec.snapshotPolicies.forEach((policy, index) => {
+    const first = seen.get(policy.share)
+    if (first !== undefined)
+      errors.push({
+        field: `spec.snapshotPolicies[${index}].share`,
+        message: `${policy.share} is already used by spec.snapshotPolicies[${first}]`,
+      })
+    else seen.set(policy.share, index)
+  })
+  return errors
+}
+
 function perconaOf(p: Obj): PerconaSpec {
   const backup = obj(p.backup)
   return {
@@ -381,8 +420,6 @@ function unsupportedFields(s: Obj): string[] {
     nonEmpty(controlPlane.clientCASecretName)
   )
     out.push('spec.controlPlane.tls/certSecretName/clientCASecretName: native TLS is not supported yet')
-  if (Array.isArray(s.snapshotPolicies) && s.snapshotPolicies.length > 0)
-    out.push('spec.snapshotPolicies: snapshot policies are not pushed yet')
   const metrics = obj(s.metrics)
   if (obj(metrics.serviceMonitor).enabled === true && metrics.enabled !== true)
     out.push('spec.metrics.serviceMonitor.enabled: no ServiceMonitor while spec.metrics.enabled is false')
@@ -517,6 +554,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
       ([path]) => `spec.${path.join('.')}`,
     ),
     percona: obj(s.percona).enabled === true ? perconaOf(obj(s.percona)) : undefined,
+    snapshotPolicies: ((s.snapshotPolicies as Obj[] | undefined) ?? []).map(snapshotPolicyOf),
     unsupported: unsupportedFields(s),
   }
 
@@ -544,7 +582,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
       message: 'is required when spec.database.type is postgres',
     })
   }
-  semantic.push(...identityErrors(spec), ...perconaErrors(spec))
+  semantic.push(...identityErrors(spec), ...perconaErrors(spec), ...snapshotErrors(spec))
   if (spec.metrics.enabled && spec.metrics.port === spec.apiPort) {
     semantic.push({
       field: 'spec.metrics.port',

@@ -2,6 +2,7 @@ import { childNames } from '../children/naming.js'
 import { apiBase } from '../discovery/client.js'
 import type { Discovery } from '../discovery/discovery.js'
 import type { PollSchedule } from '../discovery/schedule.js'
+import { SnapshotSchedule } from '../discovery/snapshot-schedule.js'
 import type { PollOutcome, PollTarget } from '../discovery/types.js'
 import type { DittoServerSpec, SpecPolicy } from '../dittoserver/spec.js'
 import type {
@@ -14,6 +15,7 @@ import { apiUrlFor, type OptionalChild } from '../settings.js'
 import { customize } from './customize.js'
 import { invalidSpecResponse } from './invalid.js'
 import { type Observed, observe, statefulSetCounts } from './observe.js'
+import { duePushes, policyDigest, type SnapshotInput } from './snapshots.js'
 import type { DiscoveryInput } from './status.js'
 import { buildResponse, secretsFor } from './sync.js'
 
@@ -21,7 +23,7 @@ import { buildResponse, secretsFor } from './sync.js'
 // before and after is pure; the poll's result enters the pure step as data.
 
 export interface HookServiceDeps {
-  discovery: Pick<Discovery, 'poll' | 'removeOperatorUser'>
+  discovery: Pick<Discovery, 'poll' | 'removeOperatorUser'> & Partial<Pick<Discovery, 'pushSnapshotPolicies'>>
   schedule: PollSchedule
   apiUrlTemplate: string
   secretKey: Buffer
@@ -63,6 +65,7 @@ function pollGate(
 export class HookService {
   /** Parents whose DittoFS operator account was already removed by this process (best effort, bounded). */
   private readonly removedAccounts = new Set<string>()
+  private readonly snapshotSchedule = new SnapshotSchedule()
 
   constructor(private readonly deps: HookServiceDeps) {}
 
@@ -87,7 +90,16 @@ export class HookService {
     } else {
       discovery = await this.pollIfDue(observed.uid, gate.target, spec.pollingIntervalMs, now)
     }
+    const snapshots = await this.snapshotsIfDue(
+      observed.uid,
+      spec,
+      gate,
+      discovery,
+      now,
+      request.finalizing === true,
+    )
     const response = buildResponse({
+      snapshots,
       observed,
       spec,
       secrets,
@@ -97,8 +109,52 @@ export class HookService {
       optionalChildren: this.deps.optionalChildren ?? NO_OPTIONAL_CHILDREN,
     })
     // A finalized parent is gone for good: its schedule entry would only wait for the LRU to evict it.
-    if (response.finalized) this.deps.schedule.forget(observed.uid)
+    if (response.finalized) {
+      this.deps.schedule.forget(observed.uid)
+      this.snapshotSchedule.forget(observed.uid)
+    }
     return response
+  }
+
+  /**
+   * Pushes the snapshot policies that are due, in a sync that did not poll (one DittoFS operation per sync keeps
+   * each hook call within its deadline); a sync that polled successfully asks to be called again in a second.
+   */
+  private async snapshotsIfDue(
+    uid: string,
+    spec: DittoServerSpec,
+    gate: Gate,
+    discovery: DiscoveryInput,
+    now: number,
+    finalizing: boolean,
+  ): Promise<SnapshotInput> {
+    const push = this.deps.discovery.pushSnapshotPolicies?.bind(this.deps.discovery)
+    if (
+      spec.snapshotPolicies.length === 0 ||
+      finalizing ||
+      !('target' in gate) ||
+      !gate.target.admin ||
+      !push
+    )
+      return { kind: 'none' }
+    const schedule = this.snapshotSchedule
+    const dueAt = (share: string, digest: string) => schedule.dueAt(uid, share, digest)
+    const due = duePushes(spec.snapshotPolicies, dueAt, now)
+    if (due.pushes.length === 0) return { kind: 'none', nextDueAt: due.nextDueAt }
+    if (discovery.kind === 'polled') {
+      // Retried once this sync's poll is through; after a failed poll, the poll's own back-off wakes us.
+      return discovery.outcome.ok ? { kind: 'none', nextDueAt: now + 1000 } : { kind: 'none' }
+    }
+    const outcome = await push(gate.target, due.pushes)
+    const applied = new Set(
+      outcome.ok ? outcome.results.filter((r) => r.state === 'Applied').map((r) => r.share) : [],
+    )
+    const at = this.deps.now()
+    for (const policy of spec.snapshotPolicies) {
+      if (due.pushes.some((p) => p.share === policy.share))
+        schedule.record(uid, policy.share, policyDigest(policy), applied.has(policy.share), at)
+    }
+    return { kind: 'pushed', outcome, nextDueAt: duePushes(spec.snapshotPolicies, dueAt, at).nextDueAt }
   }
 
   private async pollIfDue(

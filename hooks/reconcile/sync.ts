@@ -20,6 +20,7 @@ import { ADAPTER_SERVICES_READY, planAdapters, readAdapterStatus, WAITING_FOR_DI
 import { type Condition, condition, findCondition, readConditions, stampConditions } from './conditions.js'
 import type { Observed } from './observe.js'
 import { statefulSetCounts } from './observe.js'
+import { readSnapshotStatus, type SnapshotInput, snapshotCondition, snapshotStatus } from './snapshots.js'
 import {
   availability,
   configReadiness,
@@ -55,6 +56,8 @@ export interface SyncContext {
   now: number
   /** NetworkPolicyPeer for the hook pods (see buildBaselinePolicy). */
   hookPeer?: Record<string, unknown>
+  /** What the I/O edge did about snapshot policies this sync. */
+  snapshots?: SnapshotInput
   /** Optional child kinds the CompositeController lists (a child of another kind would fail every sync). */
   optionalChildren?: ReadonlySet<OptionalChild>
 }
@@ -254,6 +257,14 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     ...(ctx.hookPeer ? { hookPeer: ctx.hookPeer } : {}),
   })
 
+  const snapshotInput: SnapshotInput = ctx.snapshots ?? { kind: 'none' }
+  const snapshotEntries = snapshotStatus(
+    spec.snapshotPolicies,
+    readSnapshotStatus(observed.status),
+    snapshotInput,
+  )
+  const snapshotVerdict = snapshotCondition(snapshotEntries, snapshotInput, readConditions(observed.status))
+
   const configMap = observed.configMaps.get(names.config)
   const configData = (configMap?.data as Record<string, unknown> | undefined)?.[CONFIG_KEY]
   const parts = [
@@ -263,6 +274,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     ...discoveryConditions(discovery, observedConditions, plan.status.length),
     ...plan.conditions,
     ...optional.conditions,
+    ...(snapshotVerdict ? [snapshotVerdict] : []),
   ]
   let ready = readiness(spec, parts)
   let finalized: boolean | undefined
@@ -297,6 +309,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     ...(optional.perconaClusterName ? { perconaClusterName: optional.perconaClusterName } : {}),
     apiEndpoint: `${names.apiService}.${observed.namespace}.svc.cluster.local:${spec.apiPort}`,
     adapters: plan.status,
+    ...(snapshotEntries.length > 0 ? { snapshotPolicies: snapshotEntries } : {}),
     conditions,
   }
 
@@ -305,6 +318,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   if (discovery.kind === 'waiting') wakeups.push(now + WAITING_RESYNC_SECONDS * 1000)
   else if (!finalizing) wakeups.push(discovery.nextPollAt)
   if (finalizing && !finalized && deadline !== undefined) wakeups.push(deadline)
+  if (!finalizing && snapshotInput.nextDueAt !== undefined) wakeups.push(snapshotInput.nextDueAt)
   const soonest = wakeups.length > 0 ? Math.min(...wakeups) : undefined
 
   return {

@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { parseDuration } from '../../hooks/dittoserver/duration.js'
 import {
   type Fault,
   type FaultMode,
@@ -34,6 +35,20 @@ export interface EmulatorOptions {
   refreshTtlSec?: number
   /** The admin must change its password before anything but /auth/me and /users/me/password; default false. */
   adminMustChangePassword?: boolean
+  /** Shares that exist (snapshot policies need one); default none. */
+  shares?: string[]
+}
+
+/** A snapshot policy as DittoFS v0.29.0 stores and returns it (pkg/controlplane/api/dto/snapshot_policy.go). */
+export interface EmulatorSnapshotPolicy {
+  share: string
+  enabled: boolean
+  interval: string
+  keep_last: number
+  ttl?: string
+  name_prefix?: string
+  created_at: string
+  updated_at: string
 }
 
 export interface EmulatorAdapter {
@@ -57,6 +72,9 @@ export interface Emulator {
   resetCounters(): void
   users(): Array<{ username: string; role: string }>
   setAdminPassword(pw: string): void
+  /** Creates a share (a name without a leading slash gets one, as DittoFS normalises it). */
+  addShare(name: string): void
+  snapshotPolicies(): EmulatorSnapshotPolicy[]
 }
 
 export const ROLES = ['user', 'admin', 'operator'] as const
@@ -120,7 +138,37 @@ const COUNTER_NAMES = [
   'usersCreate',
   'usersPassword',
   'usersDelete',
+  'snapshotPolicyPut',
+  'snapshotPolicyGet',
 ]
+
+/** handlers/shares.go normalizeShareName: exactly one leading slash. */
+const normalizeShare = (name: string): string => `/${name.replace(/^\/+/, '')}`
+const SNAPSHOT_SHORTHANDS: Record<string, string> = {
+  '@hourly': '1h0m0s',
+  '@daily': '24h0m0s',
+  '@weekly': '168h0m0s',
+}
+const NAME_PREFIX = /^[A-Za-z0-9_-]{0,64}$/
+
+/** Go's rendering of a duration, for the wire form ("24h0m0s"); whole seconds are enough here. */
+function goDuration(ms: number): string {
+  const total = Math.round(ms / 1000)
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const sec = total % 60
+  return h > 0 ? `${h}h${m}m${sec}s` : m > 0 ? `${m}m${sec}s` : `${sec}s`
+}
+
+/** schedule.ParseInterval: a positive Go duration or an @-shorthand (trimmed, case-insensitive). */
+function snapshotInterval(raw: unknown): string | undefined {
+  if (typeof raw !== 'string') return undefined
+  const trimmed = raw.trim()
+  const shorthand = SNAPSHOT_SHORTHANDS[trimmed.toLowerCase()]
+  if (shorthand) return shorthand
+  const ms = parseDuration(trimmed)
+  return ms !== undefined && ms > 0 ? goDuration(ms) : undefined
+}
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const now = opts.now ?? Date.now
@@ -134,6 +182,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const users = new Map<string, User>()
   let adapters: StoredAdapter[] = []
   let fault: Fault | null = null
+  const shares = new Set((opts.shares ?? []).map(normalizeShare))
+  const policies = new Map<string, EmulatorSnapshotPolicy>()
 
   const resetCounters = () => {
     for (const key of Object.keys(counters)) delete counters[key]
@@ -428,6 +478,65 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
   ]
 
+  // Snapshot policies: every /api/v1/shares/* route is admin-only in v0.29.0 (pkg/controlplane/api/router.go);
+  // the handlers answer problem JSON (internal/controlplane/api/handlers/snapshot_policy.go).
+  routes.push(
+    {
+      method: 'PUT',
+      path: ['api', 'v1', 'shares', '*', 'snapshot-policy'],
+      access: 'admin',
+      handle: ({ res, params, body }) => {
+        count('snapshotPolicyPut')
+        const share = normalizeShare(params[0] ?? '')
+        if (!isRecord(body)) return sendProblem(res, 400, 'Invalid request body')
+        const interval = snapshotInterval(body.interval)
+        if (interval === undefined) return sendProblem(res, 400, 'invalid interval')
+        const ttl =
+          body.ttl === undefined || body.ttl === '' || body.ttl === '0' ? 0 : parseDuration(String(body.ttl))
+        if (ttl === undefined) return sendProblem(res, 400, 'invalid ttl')
+        const keepLast = body.keep_last ?? 0
+        if (typeof keepLast !== 'number' || keepLast < 0)
+          return sendProblem(res, 400, 'keep_last must be >= 0')
+        const prefix = body.name_prefix ?? ''
+        if (typeof prefix !== 'string' || !NAME_PREFIX.test(prefix))
+          return sendProblem(res, 400, 'invalid name_prefix: must match ^[A-Za-z0-9_-]{0,64}$')
+        if (!shares.has(share)) return sendProblem(res, 404, 'share not found')
+        const at = timestamp()
+        const policy: EmulatorSnapshotPolicy = {
+          share,
+          enabled: body.enabled === undefined ? true : body.enabled === true,
+          interval,
+          keep_last: keepLast,
+          ...(ttl > 0 ? { ttl: goDuration(ttl) } : {}),
+          ...(prefix !== '' ? { name_prefix: prefix } : {}),
+          created_at: policies.get(share)?.created_at ?? at,
+          updated_at: at,
+        }
+        policies.set(share, policy)
+        sendJson(res, 200, policy)
+      },
+    },
+    {
+      method: 'GET',
+      path: ['api', 'v1', 'shares', '*', 'snapshot-policy'],
+      access: 'admin',
+      handle: ({ res, params }) => {
+        count('snapshotPolicyGet')
+        const share = normalizeShare(params[0] ?? '')
+        if (!shares.has(share)) return sendProblem(res, 404, 'share not found')
+        const policy = policies.get(share)
+        if (policy === undefined) return sendProblem(res, 404, 'snapshot policy not found')
+        sendJson(res, 200, policy)
+      },
+    },
+    {
+      method: 'GET',
+      path: ['api', 'v1', 'snapshot-policies'],
+      access: 'admin',
+      handle: ({ res }) => sendJson(res, 200, [...policies.values()]),
+    },
+  )
+
   /** The current fault if it applies to this path; a counted fault is used up here. */
   const takeFault = (path: string): FaultMode | undefined => {
     if (fault === null || !path.startsWith(fault.pathPrefix ?? '/')) return undefined
@@ -503,6 +612,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       fault = next === null ? null : { ...next }
     },
     users: () => [...users.values()].map((u) => ({ username: u.username, role: u.role })),
+    addShare: (name) => {
+      shares.add(normalizeShare(name))
+    },
+    snapshotPolicies: () => [...policies.values()],
     setAdminPassword: (pw) => {
       const admin = users.get(ADMIN_USERNAME)
       if (admin !== undefined) admin.password = pw

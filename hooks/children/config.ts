@@ -18,6 +18,8 @@ export const SECRET_FILES = {
   machineKeytab: { dir: '/kerberos-machine', file: 'machine.keytab' },
 } as const
 export type SecretFile = keyof typeof SECRET_FILES
+/** The control-plane certificate Secrets, mounted whole (kubernetes.io/tls keys), as upstream. */
+export const TLS_DIRS = { cert: '/tls', clientCA: '/tls-client-ca' } as const
 export const secretFilePath = (which: SecretFile): string =>
   `${SECRET_FILES[which].dir}/${SECRET_FILES[which].file}`
 
@@ -96,6 +98,16 @@ export function renderConfig(spec: DittoServerSpec): string {
         access_token_duration: spec.jwt.accessTokenDuration,
         refresh_token_duration: spec.jwt.refreshTokenDuration,
       },
+      // The server reloads rotated files by itself (pkg/controlplane/api/config.go): no restart on rotation.
+      ...(spec.tls.certSecretName
+        ? {
+            tls: {
+              cert_file: `${TLS_DIRS.cert}/tls.crt`,
+              key_file: `${TLS_DIRS.cert}/tls.key`,
+              ...(spec.tls.clientCASecretName ? { client_ca: `${TLS_DIRS.clientCA}/ca.crt` } : {}),
+            },
+          }
+        : {}),
     },
     admin: { username: spec.admin.username },
   }

@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto'
-import { type Credentials, OPERATOR_USERNAME } from '../discovery/types.js'
+import { createHmac, X509Certificate } from 'node:crypto'
+import { type Credentials, OPERATOR_USERNAME, type TlsTrust } from '../discovery/types.js'
 import type { DittoServerSpec, SecretKeyRef } from '../dittoserver/spec.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import { childLabels, childNames } from './naming.js'
@@ -59,6 +59,50 @@ export interface ResolvedSecrets {
   startupSecrets: Array<string | undefined>
   /** Secrets named by the spec that the request shows do not exist (customize ran, the Secret is absent). */
   missing: string[]
+  /**
+   * How the hook reaches an https API: `trust` once the certificate Secret was read and is usable, else `problem`
+   * says why not (the hook then does not call the API at all: never plain HTTP, never unverified).
+   */
+  apiTls?: { trust: TlsTrust } | { problem: string }
+}
+
+/** A PEM bundle with at least one certificate Node can read. */
+function isCertificatePem(pem: string): boolean {
+  try {
+    new X509Certificate(pem)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The TLS trust for an https API, from the certificate Secret (`ca.crt`; `tls.crt`/`tls.key` under mutual TLS). */
+function apiTlsOf(
+  spec: DittoServerSpec,
+  related: Map<string, KubeObject> | undefined,
+): ResolvedSecrets['apiTls'] {
+  if (!spec.tls.https) return undefined
+  // controlPlane.tls without a certificate: TLS is terminated in front of the pod; the system roots verify it.
+  const name = spec.tls.certSecretName
+  if (name === undefined) return { trust: {} }
+  const secret = related?.get(name)
+  if (!secret) return { problem: `waiting for the certificate Secret ${name} (controlPlane.certSecretName)` }
+  const ca = secretValue(secret, 'ca.crt')
+  if (ca !== undefined && !isCertificatePem(ca))
+    return {
+      problem: `ca.crt in Secret ${name} is not a PEM certificate: the API certificate cannot be verified`,
+    }
+  const trust: TlsTrust = ca === undefined ? {} : { ca }
+  if (spec.tls.clientCASecretName) {
+    // Under mutual TLS the hook presents the server's own certificate, which must be valid for client auth too.
+    const cert = secretValue(secret, 'tls.crt')
+    const key = secretValue(secret, 'tls.key')
+    if (cert === undefined || key === undefined || !isCertificatePem(cert))
+      return { problem: `Secret ${name} has no usable tls.crt/tls.key to present as a client certificate` }
+    trust.cert = cert
+    trust.key = key
+  }
+  return { trust }
 }
 
 /**
@@ -176,5 +220,11 @@ export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
     if (atStartOnly) startupSecrets.push(read.value)
   }
 
-  return { children, jwtSecret, admin, operator, startupSecrets, missing }
+  const apiTls = apiTlsOf(spec, relatedSecrets)
+  if (spec.tls.certSecretName && relatedSecrets && !relatedSecrets.has(spec.tls.certSecretName))
+    missing.push(`${spec.tls.certSecretName}/tls.crt`)
+  if (spec.tls.clientCASecretName && relatedSecrets && !relatedSecrets.has(spec.tls.clientCASecretName))
+    missing.push(`${spec.tls.clientCASecretName}/ca.crt`)
+
+  return { children, jwtSecret, admin, operator, startupSecrets, missing, ...(apiTls ? { apiTls } : {}) }
 }

@@ -3,7 +3,7 @@ import { containerSecurity, podSecurity } from '../dittoserver/security.js'
 import type { DittoServerSpec, PodPlacement, SecretKeyRef } from '../dittoserver/spec.js'
 import { asObject, type JsonObject } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
-import { SECRET_FILES, type SecretFile } from './config.js'
+import { SECRET_FILES, type SecretFile, TLS_DIRS } from './config.js'
 import { childLabels, childNames, podLabels } from './naming.js'
 import { JWT_SECRET_KEY } from './secrets.js'
 
@@ -21,11 +21,21 @@ const MOUNTS = {
   content: '/data/store/block',
 } as const
 
+/**
+ * HTTPS when the pod serves TLS; a TCP check under mutual TLS, where the kubelet has no client certificate to
+ * present (an HTTPS probe would fail for ever).
+ */
+const probeAction = (spec: DittoServerSpec, path: string) =>
+  spec.tls.clientCASecretName
+    ? { tcpSocket: { port: 'api' } }
+    : { httpGet: { path, port: 'api', scheme: spec.tls.certSecretName ? 'HTTPS' : 'HTTP' } }
+
 const probe = (
+  spec: DittoServerSpec,
   path: string,
   timing: { initialDelaySeconds: number; periodSeconds: number; failureThreshold: number },
 ) => ({
-  httpGet: { path, port: 'api', scheme: 'HTTP' },
+  ...probeAction(spec, path),
   initialDelaySeconds: timing.initialDelaySeconds,
   periodSeconds: timing.periodSeconds,
   timeoutSeconds: 5,
@@ -128,6 +138,17 @@ const secretVolumeMount = ({ which }: SecretFileMount) => ({
   readOnly: true,
 })
 
+/** The certificate Secrets, mounted whole and without subPath so the kubelet's rotation reaches the server. */
+function tlsVolumes(spec: DittoServerSpec) {
+  const mounts: Array<{ name: string; mountPath: string; volume: Record<string, unknown> }> = []
+  const secret = (name: string, secretName: string, mountPath: string) =>
+    mounts.push({ name, mountPath, volume: { name, secret: { secretName, defaultMode: OWNER_GROUP_READ } } })
+  if (spec.tls.certSecretName) secret('tls-cert', spec.tls.certSecretName, TLS_DIRS.cert)
+  if (spec.tls.certSecretName && spec.tls.clientCASecretName)
+    secret('tls-client-ca', spec.tls.clientCASecretName, TLS_DIRS.clientCA)
+  return mounts
+}
+
 const claim = (name: string, size: string, storageClassName: string | undefined) => ({
   apiVersion: 'v1',
   kind: 'PersistentVolumeClaim',
@@ -204,6 +225,8 @@ export function buildStatefulSet(
   if (spec.storage.contentSize) mounts.push({ name: 'content', mountPath: MOUNTS.content })
   const fileSecrets = secretFileMounts(spec)
   mounts.push(...fileSecrets.map(secretVolumeMount))
+  const tls = tlsVolumes(spec)
+  mounts.push(...tls.map(({ name, mountPath }) => ({ name, mountPath, readOnly: true })))
 
   const container: Obj = {
     name: 'dittofs',
@@ -213,9 +236,13 @@ export function buildStatefulSet(
     ports,
     env: containerEnv(parent, spec),
     volumeMounts: mounts,
-    startupProbe: probe('/health', { initialDelaySeconds: 0, periodSeconds: 5, failureThreshold: 30 }),
-    livenessProbe: probe('/health', { initialDelaySeconds: 15, periodSeconds: 10, failureThreshold: 3 }),
-    readinessProbe: probe('/health/ready', {
+    startupProbe: probe(spec, '/health', { initialDelaySeconds: 0, periodSeconds: 5, failureThreshold: 30 }),
+    livenessProbe: probe(spec, '/health', {
+      initialDelaySeconds: 15,
+      periodSeconds: 10,
+      failureThreshold: 3,
+    }),
+    readinessProbe: probe(spec, '/health/ready', {
       initialDelaySeconds: 10,
       periodSeconds: 5,
       failureThreshold: 3,
@@ -267,6 +294,7 @@ export function buildStatefulSet(
             volumes: [
               { name: 'config', configMap: { name: names.config } },
               ...fileSecrets.map(secretVolume),
+              ...tls.map(({ volume }) => volume),
             ],
           },
           placementFields(spec.pod),

@@ -4,7 +4,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import got, { type Method } from 'got'
 import { isObject } from '../loose.js'
-import type { ApiAdapter, Credentials, DiscoveryFailureReason } from './types.js'
+import type { ApiAdapter, Credentials, DiscoveryFailureReason, TlsTrust } from './types.js'
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 /** More adapters than this is not a DittoFS answer but a fault: each one would become a cloud load balancer. */
@@ -21,6 +21,8 @@ const RFC3339_PATTERN = '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,
 export interface CallBudget {
   timeoutMs: number
   signal?: AbortSignal
+  /** TLS trust for an https:// API (from the certificate Secret, read on every sync: rotation needs no restart). */
+  tls?: TlsTrust
 }
 
 export interface TokenSet {
@@ -311,6 +313,7 @@ export class DittoFsClient {
       decompress: false,
       responseType: 'buffer',
       ...(budget.signal === undefined ? {} : { signal: budget.signal }),
+      ...(budget.tls === undefined ? {} : { https: httpsOptions(budget.tls) }),
     })
     let tooLarge = false
     request.on('downloadProgress', (progress) => {
@@ -379,6 +382,13 @@ function successBody(
   const message = `${where}: HTTP ${answer.status}${redirect}${detail === '' ? '' : ` (${detail})`}`
   return { ok: false, failure: { kind: 'status', status: answer.status, message } }
 }
+
+/** got's TLS options: the CA replaces the system roots only when given; verification always stays on. */
+const httpsOptions = (tls: TlsTrust) => ({
+  rejectUnauthorized: true,
+  ...(tls.ca === undefined ? {} : { certificateAuthority: tls.ca }),
+  ...(tls.cert === undefined || tls.key === undefined ? {} : { certificate: tls.cert, key: tls.key }),
+})
 
 function noContent(
   method: string,

@@ -29,6 +29,7 @@ import {
   OPERATOR_USERNAME,
   type PollOutcome,
   type PollTarget,
+  type TlsTrust,
 } from './types.js'
 
 export { OPERATOR_USERNAME }
@@ -94,16 +95,19 @@ const NO_LOG: DiscoveryLog = { warn() {}, info() {} }
 class Deadline {
   readonly #endsAt: number
   readonly #signal: AbortSignal
+  readonly #tls: TlsTrust | undefined
 
-  constructor(ms: number) {
+  constructor(ms: number, tls?: TlsTrust) {
     this.#endsAt = performance.now() + ms
     this.#signal = AbortSignal.timeout(Math.max(1, Math.ceil(ms)))
+    this.#tls = tls
   }
 
   budget(timeoutMs: number): CallBudget {
     return {
       timeoutMs: Math.min(timeoutMs, Math.max(1, this.#endsAt - performance.now())),
       signal: this.#signal,
+      ...(this.#tls === undefined ? {} : { tls: this.#tls }),
     }
   }
 }
@@ -149,7 +153,7 @@ export class Discovery {
     const logFields = { apiUrl: base, username: target.operator.username }
     let outcome: PollOutcome
     try {
-      outcome = await this.#poll(base, target, new Deadline(pollDeadlineMs(this.#timeoutMs)))
+      outcome = await this.#poll(base, target, new Deadline(pollDeadlineMs(this.#timeoutMs), target.tls))
     } catch {
       // A bug, not an API answer; the error itself may carry request details, so it is not passed on.
       outcome = {
@@ -187,7 +191,7 @@ export class Discovery {
     this.#tokens.delete(tokenCacheKey(base, OPERATOR_USERNAME))
     const logFields = { apiUrl: base, username: OPERATOR_USERNAME }
     try {
-      const deadline = new Deadline(pollDeadlineMs(this.#timeoutMs))
+      const deadline = new Deadline(pollDeadlineMs(this.#timeoutMs), target.tls)
       this.#counters.logins++
       const admin = await this.#client.login(base, target.admin, deadline.budget(this.#timeoutMs))
       if (!admin.ok) {
@@ -217,7 +221,7 @@ export class Discovery {
       return { ok: false, reason: 'APIUnreachable', message: 'the DittoFS API URL is not valid' }
     if (admin === undefined)
       return { ok: false, reason: 'AuthenticationFailed', message: 'the admin credentials are not known yet' }
-    const deadline = new Deadline(pollDeadlineMs(this.#timeoutMs))
+    const deadline = new Deadline(pollDeadlineMs(this.#timeoutMs), target.tls)
     const key = tokenCacheKey(base, admin.username)
     const tag = credentialTag(admin.password)
     let outcome: PushOutcome

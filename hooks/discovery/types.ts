@@ -21,8 +21,18 @@ export interface Credentials {
   password: string
 }
 
+/** How the hook trusts (and, under mutual TLS, presents itself to) an API served over HTTPS; PEM text. */
+export interface TlsTrust {
+  /** CA bundle to verify the server with; the system roots when absent. Verification is never disabled. */
+  ca?: string
+  /** Client certificate and key, for an API that requires one. */
+  cert?: string
+  key?: string
+}
+
 export interface PollTarget {
   apiUrl: string
+  tls?: TlsTrust
   operator: Credentials
   admin?: Credentials
 }

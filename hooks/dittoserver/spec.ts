@@ -127,6 +127,11 @@ export interface DittoServerSpec {
     perconaSecretName?: string
   }
   apiPort: number
+  /**
+   * TLS on the API: `https` is how the hook reaches it (controlPlane.tls, implied by a certificate); with
+   * `certSecretName` the pod serves HTTPS itself; with `clientCASecretName` it also requires client certificates.
+   */
+  tls: { https: boolean; certSecretName?: string; clientCASecretName?: string }
   metrics: MetricsSpec
   logging: LoggingSpec
   /** Present only when the spec sets identity.ldap (rendered even when disabled, as upstream). */
@@ -413,13 +418,6 @@ function perconaErrors(spec: DittoServerSpec): FieldError[] {
 /** Set fields this hook cannot honour yet: reported in UnsupportedFieldsIgnored, never silently dropped. */
 function unsupportedFields(s: Obj): string[] {
   const out: string[] = []
-  const controlPlane = obj(s.controlPlane)
-  if (
-    controlPlane.tls === true ||
-    nonEmpty(controlPlane.certSecretName) ||
-    nonEmpty(controlPlane.clientCASecretName)
-  )
-    out.push('spec.controlPlane.tls/certSecretName/clientCASecretName: native TLS is not supported yet')
   const metrics = obj(s.metrics)
   if (obj(metrics.serviceMonitor).enabled === true && metrics.enabled !== true)
     out.push('spec.metrics.serviceMonitor.enabled: no ServiceMonitor while spec.metrics.enabled is false')
@@ -493,6 +491,11 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
       postgresSecretRef: opt(database.postgresSecretRef),
     },
     apiPort: (obj(s.controlPlane).port as number | undefined) ?? 8080,
+    tls: {
+      https: obj(s.controlPlane).tls === true || nonEmpty(obj(s.controlPlane).certSecretName) !== undefined,
+      certSecretName: nonEmpty(obj(s.controlPlane).certSecretName),
+      clientCASecretName: nonEmpty(obj(s.controlPlane).clientCASecretName),
+    },
     metrics: {
       enabled: metrics.enabled === true,
       port: (metrics.port as number | undefined) ?? 9090,
@@ -583,6 +586,11 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
     })
   }
   semantic.push(...identityErrors(spec), ...perconaErrors(spec), ...snapshotErrors(spec))
+  if (spec.tls.clientCASecretName && !spec.tls.certSecretName)
+    semantic.push({
+      field: 'spec.controlPlane.clientCASecretName',
+      message: 'needs spec.controlPlane.certSecretName (mutual TLS needs a server certificate)',
+    })
   if (spec.metrics.enabled && spec.metrics.port === spec.apiPort) {
     semantic.push({
       field: 'spec.metrics.port',

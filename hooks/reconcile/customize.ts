@@ -14,6 +14,9 @@ export function customize(request: CustomizeRequest, policy?: SpecPolicy): Custo
     spec.admin.passwordSecretRef?.name,
     spec.jwt.secretRef?.name,
     ...consumedSecretRefs(spec).map(({ ref }) => ref.name),
+    // The certificate Secret carries the CA the hook verifies the API with; the client CA is only checked to exist.
+    spec.tls.certSecretName,
+    spec.tls.certSecretName ? spec.tls.clientCASecretName : undefined,
   ].filter((n): n is string => typeof n === 'string')
   if (names.length === 0) return { relatedResources: [] }
   return {

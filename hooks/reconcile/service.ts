@@ -1,4 +1,5 @@
 import { childNames } from '../children/naming.js'
+import type { ResolvedSecrets } from '../children/secrets.js'
 import { apiBase } from '../discovery/client.js'
 import type { Discovery } from '../discovery/discovery.js'
 import type { PollSchedule } from '../discovery/schedule.js'
@@ -38,7 +39,7 @@ export interface HookServiceDeps {
 
 const NO_OPTIONAL_CHILDREN: ReadonlySet<OptionalChild> = new Set()
 
-type Gate = { waiting: string } | { target: PollTarget }
+type Gate = { waiting: string; reason?: 'TLSNotReady' } | { target: PollTarget }
 
 function pollGate(
   observed: Observed,
@@ -46,6 +47,7 @@ function pollGate(
   operator: PollTarget['operator'] | undefined,
   admin: PollTarget['admin'],
   template: string,
+  apiTls: ResolvedSecrets['apiTls'],
 ): Gate {
   const names = childNames(observed.name)
   if (spec.replicas === 0)
@@ -54,12 +56,17 @@ function pollGate(
   if (statefulSetCounts(statefulSet).readyReplicas < 1)
     return { waiting: 'waiting for the DittoFS pod to become ready' }
   if (!operator) return { waiting: `waiting for Secret ${names.operatorCredentials} to exist` }
-  const apiUrl = apiUrlFor(template, {
+  if (apiTls && 'problem' in apiTls) return { waiting: apiTls.problem, reason: 'TLSNotReady' }
+  const url = apiUrlFor(template, {
     name: observed.name,
     namespace: observed.namespace,
     port: spec.apiPort,
   })
-  return { target: { apiUrl, operator, ...(admin ? { admin } : {}) } }
+  // The scheme follows the spec (the template's host and path stay): never plain HTTP to a TLS API.
+  const apiUrl = apiTls ? url.replace(/^http:\/\//, 'https://') : url
+  return {
+    target: { apiUrl, operator, ...(admin ? { admin } : {}), ...(apiTls ? { tls: apiTls.trust } : {}) },
+  }
 }
 
 export class HookService {
@@ -79,14 +86,21 @@ export class HookService {
     if (!observed.spec.ok) return invalidSpecResponse(observed, observed.spec.errors, now)
     const spec = observed.spec.spec
     const secrets = secretsFor(observed, spec, this.deps.secretKey)
-    const gate = pollGate(observed, spec, secrets.operator, secrets.admin, this.deps.apiUrlTemplate)
+    const gate = pollGate(
+      observed,
+      spec,
+      secrets.operator,
+      secrets.admin,
+      this.deps.apiUrlTemplate,
+      secrets.apiTls,
+    )
 
     let discovery: DiscoveryInput
     if (request.finalizing) {
       discovery = { kind: 'carried', nextPollAt: now }
       if ('target' in gate) this.removeAccountOnce(observed.uid, gate.target)
     } else if ('waiting' in gate) {
-      discovery = { kind: 'waiting', reason: 'WaitingForPod', message: gate.waiting }
+      discovery = { kind: 'waiting', reason: gate.reason ?? 'WaitingForPod', message: gate.waiting }
     } else {
       discovery = await this.pollIfDue(observed.uid, gate.target, spec.pollingIntervalMs, now)
     }

@@ -10,7 +10,7 @@ import { statefulSetCounts } from './observe.js'
 
 /** What discovery did in this sync; decided by the impure edge, consumed here as data. */
 export type DiscoveryInput =
-  | { kind: 'waiting'; reason: 'WaitingForPod'; message: string }
+  | { kind: 'waiting'; reason: 'WaitingForPod' | 'TLSNotReady'; message: string }
   | { kind: 'carried'; nextPollAt: number }
   | { kind: 'polled'; apiUrl: string; outcome: PollOutcome; nextPollAt: number }
 
@@ -38,7 +38,7 @@ export function discoveryConditions(
   switch (discovery.kind) {
     case 'waiting':
       return [
-        keep('Authenticated', condition('Authenticated', 'Unknown', 'WaitingForPod', discovery.message)),
+        keep('Authenticated', condition('Authenticated', 'Unknown', discovery.reason, discovery.message)),
         condition('AdaptersSynced', 'False', discovery.reason, `${discovery.message}; ${keeping}`),
       ]
     case 'carried':

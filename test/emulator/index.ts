@@ -4,6 +4,7 @@
 // Shared by tests, the demo and the benchmarks.
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { parseDuration } from '../../hooks/dittoserver/duration.js'
 import {
@@ -37,6 +38,11 @@ export interface EmulatorOptions {
   adminMustChangePassword?: boolean
   /** Shares that exist (snapshot policies need one); default none. */
   shares?: string[]
+  /**
+   * Serve HTTPS with this certificate (PEM), as DittoFS does with controlplane.tls; with `clientCa` it also
+   * requires a client certificate signed by it (client_ca). `setTls` swaps the certificate at run time (rotation).
+   */
+  tls?: { cert: string; key: string; clientCa?: string }
 }
 
 /** A snapshot policy as DittoFS v0.29.0 stores and returns it (pkg/controlplane/api/dto/snapshot_policy.go). */
@@ -74,6 +80,8 @@ export interface Emulator {
   setAdminPassword(pw: string): void
   /** Creates a share (a name without a leading slash gets one, as DittoFS normalises it). */
   addShare(name: string): void
+  /** Serves a new certificate from the next connection on (DittoFS reloads rotated files the same way). */
+  setTls(tls: { cert: string; key: string }): void
   snapshotPolicies(): EmulatorSnapshotPolicy[]
 }
 
@@ -589,12 +597,23 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     route.handle({ req, res, params: matchPath(route.path, segments) ?? [], body, claims, fault: active })
   }
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     dispatch(req, res).catch(() => {
       if (!res.headersSent) sendProblem(res, 500, 'Internal server error')
       else res.destroy()
     })
-  })
+  }
+  const tls = opts.tls
+  const server = tls
+    ? createHttpsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        handler,
+      )
+    : createServer(handler)
   server.on('clientError', (_error, socket) => socket.destroy())
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -603,7 +622,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const port = (server.address() as AddressInfo).port
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     counters,
     resetCounters,
@@ -612,6 +631,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       fault = next === null ? null : { ...next }
     },
     users: () => [...users.values()].map((u) => ({ username: u.username, role: u.role })),
+    setTls: (next) => {
+      if (server instanceof HttpsServer)
+        server.setSecureContext({
+          cert: next.cert,
+          key: next.key,
+          ...(tls?.clientCa ? { ca: tls.clientCa } : {}),
+        })
+      // Connections kept alive from before still carry the old certificate; new ones get the new one.
+      server.closeIdleConnections()
+    },
     addShare: (name) => {
       shares.add(normalizeShare(name))
     },

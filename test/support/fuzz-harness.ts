@@ -45,9 +45,10 @@ export async function hookWithEmulator(t: Test, options: HarnessOptions = {}) {
   })
   const spec = {
     ...minimalSpec(),
-    controlPlane: { port: emulator.port },
     adapterServices: { type: 'ClusterIP' },
     ...options.spec,
+    // The emulator's port, with whatever else the test sets on the control plane (e.g. TLS).
+    controlPlane: { port: emulator.port, ...(options.spec?.controlPlane as object | undefined) },
   }
   let children: ObjectMap | undefined
   let status: unknown

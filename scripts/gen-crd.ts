@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { stringify } from 'yaml'
-import { specSchema, statusSchema } from '../hooks/dittoserver/schema.js'
+import { parentValidations, specSchema, statusSchema } from '../hooks/dittoserver/schema.js'
 
 export const CRD_NAME = 'dittoservers.dittofs.dittofs.com'
 
@@ -70,6 +70,7 @@ export function renderCrd(): Record<string, unknown> {
               description:
                 'A DittoFS server, reconciled by the dittofs-hooks Metacontroller CompositeController.',
               required: ['spec'],
+              'x-kubernetes-validations': copy(parentValidations),
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },

@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { specSchema } from '../hooks/dittoserver/schema.js'
+import { parentNameProblem } from '../hooks/children/naming.js'
+import { MAX_DURATIONS, specSchema } from '../hooks/dittoserver/schema.js'
 import { parseSpec } from '../hooks/dittoserver/spec.js'
 import { CRD_OUTPUTS, renderCrd, renderCrdYaml } from '../scripts/gen-crd.js'
 import {
@@ -338,3 +339,118 @@ t.test(
     ])
   },
 )
+
+// The other CEL rules, pinned the same way. Every rule the CRD carries is listed here, so adding one without a
+// hand-written equivalent (and a check that the hook agrees) fails this test.
+const NAME_RULE =
+  "self.metadata.name.size() <= 52 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')"
+const PEER_RULE = 'has(self.ipBlock) != (has(self.podSelector) || has(self.namespaceSelector))'
+const durationRule = (max: string) => `duration(self) <= duration('${max}')`
+
+function collectRules(node: unknown, found: string[] = []): string[] {
+  if (Array.isArray(node)) for (const item of node) collectRules(item, found)
+  else if (node && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'x-kubernetes-validations') found.push(...(value as Json[]).map((r) => String(r.rule)))
+      else collectRules(value, found)
+    }
+  }
+  return found
+}
+
+t.test('every CEL rule of the CRD is pinned next to its hand-written equivalent', async (t) => {
+  const durations = Object.values(MAX_DURATIONS).map(durationRule)
+  t.same(
+    collectRules(openAPIV3Schema).sort(),
+    [NAME_RULE, METRICS_PORT_RULE, PEER_RULE, ...durations].sort(),
+    'the rules, at the root (name), on spec, on each peer and on each duration',
+  )
+  t.same(
+    (openAPIV3Schema['x-kubernetes-validations'] as Json[]).map((r) => r.rule),
+    [NAME_RULE],
+    'the name rule sits at the root, where CEL sees metadata.name',
+  )
+})
+
+t.test('the name rule (CEL) and the hook agree on which names a DittoServer may have', async (t) => {
+  const celEquivalent = (name: string) => name.length <= 52 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)
+  const names = [
+    'a',
+    'files',
+    'x-1',
+    'a'.repeat(52),
+    'a'.repeat(53),
+    '1abc',
+    'a.b',
+    'a-',
+    'ab-c9',
+    '0',
+    'x--y',
+  ]
+  for (const name of names) {
+    t.equal(parentNameProblem(name) === undefined, celEquivalent(name), `${name}: CRD and hook agree`)
+  }
+  t.equal(celEquivalent('1abc'), false, 'a name starting with a digit is refused at admission')
+  t.equal(celEquivalent('a.b'), false, 'a dotted name is refused at admission')
+})
+
+t.test('the peer rule (CEL) and the hook agree on what a NetworkPolicyPeer is', async (t) => {
+  const celEquivalent = (peer: Json) =>
+    (peer.ipBlock !== undefined) !== (peer.podSelector !== undefined || peer.namespaceSelector !== undefined)
+  const peers: Json[] = [
+    {},
+    { podSelector: {} },
+    { namespaceSelector: {} },
+    { podSelector: {}, namespaceSelector: {} },
+    { ipBlock: { cidr: '10.0.0.0/8' } },
+    { ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} },
+    { ipBlock: { cidr: '10.0.0.0/8' }, namespaceSelector: {} },
+  ]
+  for (const peer of peers) {
+    const spec = { ...minimalSpec(), networkPolicy: { from: [peer] } }
+    t.equal(parseSpec(spec).ok, celEquivalent(peer), `${JSON.stringify(peer)}: CRD and hook agree`)
+  }
+})
+
+t.test('the schema refuses what the API server refuses on the children it becomes', async (t) => {
+  const cases: Array<[string, Json, RegExp]> = [
+    [
+      'a source range that is no CIDR',
+      { adapterServices: { loadBalancerSourceRanges: ['999.1.1.1/99'] } },
+      /pattern/,
+    ],
+    ['a quantity that is none', { resources: { limits: { cpu: 'lots' } } }, /pattern/],
+    [
+      'an S3 key with a slash',
+      { s3: { credentialsSecretRef: { secretName: 's', endpointKey: 'a/b' } } },
+      /pattern/,
+    ],
+    ['a peer field that does not exist', { networkPolicy: { from: [{ pods: {} }] } }, /unknown field/],
+    ['a selector that is a string', { networkPolicy: { from: [{ podSelector: 'x' }] } }, /must be object/],
+    [
+      'an operator that does not exist',
+      {
+        networkPolicy: { from: [{ podSelector: { matchExpressions: [{ key: 'a', operator: 'Is' }] } }] },
+      },
+      /allowed values/,
+    ],
+    [
+      'a duration too long to write',
+      { adapterServices: { removalGracePeriod: `${'1'.repeat(40)}h` } },
+      /must NOT have more than 32/,
+    ],
+  ]
+  for (const [name, fields, error] of cases) {
+    t.match(
+      validateDittoServer(dittoServer({ ...minimalSpec(), ...fields })).join('\n'),
+      error,
+      `CRD: ${name}`,
+    )
+    t.equal(parseSpec({ ...minimalSpec(), ...fields }).ok, false, `hook: ${name}`)
+  }
+  t.same(
+    validateDittoServer(dittoServer({ ...minimalSpec(), resources: { limits: { cpu: '500m', memory: 2 } } })),
+    [],
+    'int-or-string quantities still pass',
+  )
+})

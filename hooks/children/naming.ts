@@ -6,6 +6,23 @@ import { createHash } from 'node:crypto'
 export const MANAGED_BY = 'dittofs-hooks'
 /** StatefulSet pods carry `controller-revision-hash: <name>-<10 chars>`, a label value of at most 63. */
 export const MAX_PARENT_NAME = 52
+/**
+ * What a DittoServer name must be for every child to be valid: Services are named `<name>-api` etc., and Service
+ * names are DNS-1035 labels (a letter first, no dots). The CRD refuses other names (parentValidations, schema.ts).
+ */
+export const PARENT_NAME_PATTERN = '^[a-z]([-a-z0-9]*[a-z0-9])?$'
+const PARENT_NAME = new RegExp(PARENT_NAME_PATTERN)
+
+/** Why `name` cannot name a DittoServer, or undefined when it can. */
+export function parentNameProblem(name: string): string | undefined {
+  if (name.length > MAX_PARENT_NAME) {
+    return `must be at most ${MAX_PARENT_NAME} characters (StatefulSet pod labels are limited to 63)`
+  }
+  if (!PARENT_NAME.test(name)) {
+    return 'must start with a lowercase letter and contain only lowercase letters, digits and "-" (no dots): it names Services, which must be DNS-1035 labels'
+  }
+  return undefined
+}
 const MAX_DNS_LABEL = 63
 const MAX_PORT_NAME = 15
 
@@ -58,13 +75,34 @@ export function sanitizeAdapterType(type: string): string {
   return clean === '' ? 'unknown' : clean
 }
 
+/** The suffixes of the infrastructure's child names (`api` of `<n>-api`, ...). */
+const INFRASTRUCTURE_SUFFIXES = Object.values(childNames('p'))
+  .filter((name) => name.startsWith('p-'))
+  .map((name) => name.slice(2))
+
+/**
+ * Whether `<parent>-adapter-<slug>` could equal a child name of another parent in the namespace: `<q>-api` for
+ * q = `<parent>-adapter-x` when the slug is `x-api`, or `<q>-adapter-y` when it is `x-adapter-y`, or a slug
+ * that looks hashed (`nfs-1a2b`, which `NFS` becomes).
+ */
+function mayCollide(slug: string): boolean {
+  const segments = slug.split('-')
+  return (
+    segments.includes('adapter') ||
+    INFRASTRUCTURE_SUFFIXES.some((suffix) => slug === suffix || slug.endsWith(`-${suffix}`)) ||
+    /-[0-9a-f]{4}$/.test(slug)
+  )
+}
+
 /**
  * The adapter's part of child names. A type that is already clean keeps its name (`nfs`); one that had to be
- * changed gets a short hash of the original, so `NFS` and `nfs`, or `nfs_v4` and `nfs-v4`, never share a Service.
+ * changed, or whose name could collide with another parent's children, gets a short hash of the original, so
+ * `NFS` and `nfs`, or `nfs_v4` and `nfs-v4`, never share a Service, and parent `ga` with adapter `x-api` never
+ * takes the `ga-adapter-x-api` of a parent named `ga-adapter-x`.
  */
 export function adapterSlug(type: string): string {
   const clean = sanitizeAdapterType(type)
-  return clean === type ? clean : `${clean}-${shortHash(type, 4)}`
+  return clean === type && !mayCollide(clean) ? clean : `${clean}-${shortHash(type, 4)}`
 }
 
 /** Cuts `text` to `max` characters, replacing the tail with a hash of the whole so that cut names stay distinct. */
@@ -78,8 +116,14 @@ export function fitName(text: string, max: number): string {
 export const adapterChildName = (parent: string, type: string): string =>
   fitName(`${parent}-adapter-${adapterSlug(type)}`, MAX_DNS_LABEL)
 
-/** Port names are IANA service names: at most 15 characters of `[a-z0-9-]`, with at least one letter. */
+const HAS_LETTER = /[a-z]/
+
+/**
+ * Port names are IANA service names: at most 15 characters of `[a-z0-9-]`, with at least one letter, which must
+ * survive the cut (a hash suffix may be all digits): `adapter-` goes first when the cut name has none.
+ */
 export function adapterPortName(type: string): string {
   const slug = adapterSlug(type)
-  return fitName(/[a-z]/.test(slug) ? slug : `adapter-${slug}`, MAX_PORT_NAME)
+  const fitted = fitName(slug, MAX_PORT_NAME)
+  return HAS_LETTER.test(fitted) ? fitted : fitName(`adapter-${slug}`, MAX_PORT_NAME)
 }

@@ -10,6 +10,19 @@ export const METRICS_SERVICE_LABEL = 'dittofs.io/metrics-service'
 
 export const tcpPort = (name: string, port: number) => ({ name, port, targetPort: port, protocol: 'TCP' })
 
+/** Forbidden by the API server on anything but a LoadBalancer, like `spec.loadBalancerSourceRanges`. */
+export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges'
+
+/** The user's annotations for a Service of `type`: a load-balancer-only one is dropped from other types. */
+export function serviceAnnotations(
+  type: string,
+  annotations: Record<string, string>,
+): Record<string, string> {
+  const kept = userAnnotations(annotations)
+  if (type !== 'LoadBalancer') delete kept[SOURCE_RANGES_ANNOTATION]
+  return kept
+}
+
 const service = (
   name: string,
   parent: string,
@@ -41,7 +54,7 @@ export function buildStaticServices(parent: string, spec: DittoServerSpec): Kube
       names.apiService,
       parent,
       { type: spec.apiService.type, ports: [tcpPort('api', spec.apiPort)] },
-      { annotations: userAnnotations(spec.apiService.annotations) },
+      { annotations: serviceAnnotations(spec.apiService.type, spec.apiService.annotations) },
     ),
   ]
   if (spec.metrics.enabled) {

@@ -3,6 +3,7 @@
 // They are structural OpenAPI v3 schemas as Kubernetes wants them; the `x-kubernetes-*` keywords are ignored by
 // the hook's ajv (CEL rules are re-implemented in spec.ts so that a request that bypassed the CRD is still checked).
 
+import { MAX_PARENT_NAME, PARENT_NAME_PATTERN } from '../children/naming.js'
 import {
   affinity,
   containerSecurityContext,
@@ -12,6 +13,9 @@ import {
   topologySpreadConstraint,
 } from './pod-schema.js'
 
+/** A Secret data key, as the API server checks it (IsConfigMapKey). */
+export const SECRET_KEY = '^[-._a-zA-Z0-9]+$'
+
 const secretKeySelector = (description: string) =>
   ({
     type: 'object',
@@ -19,7 +23,7 @@ const secretKeySelector = (description: string) =>
     required: ['name', 'key'],
     properties: {
       name: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
-      key: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' },
+      key: { type: 'string', minLength: 1, maxLength: 253, pattern: SECRET_KEY },
     },
   }) as const
 
@@ -28,6 +32,28 @@ export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-
 export const QUANTITY = '^[1-9][0-9]*(Ki|Mi|Gi|Ti|Pi)$'
 /** Go `time.ParseDuration` syntax, unsigned (a negative interval makes no sense anywhere in this spec). */
 export const GO_DURATION = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$'
+/** A resource.Quantity, as Kubernetes' own CRDs write it (sign, decimal, binary or decimal suffix, exponent). */
+export const K8S_QUANTITY =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$'
+const IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+/**
+ * A CIDR: IPv4 without leading zeros (refused by the API server's strict IP validation) and a prefix up to 32, or
+ * an IPv6-looking address with a prefix up to 128. spec.ts checks the IPv6 address exactly.
+ */
+export const CIDR =
+  `^((${IPV4_OCTET}\\.){3}${IPV4_OCTET}/(3[0-2]|[12]?[0-9])` +
+  '|[0-9a-fA-F.]*:[0-9a-fA-F:.]*/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$'
+/** The longest each duration may be: far inside Go's time.Duration (2562047h), and what makes sense for it. */
+export const MAX_DURATIONS = {
+  pollingInterval: '24h',
+  removalGracePeriod: '720h',
+  loadBalancerTimeout: '24h',
+  accessTokenDuration: '720h',
+  refreshTokenDuration: '8760h',
+} as const
+
+const secretDataKey = (dflt: string) =>
+  ({ type: 'string', minLength: 1, maxLength: 253, pattern: SECRET_KEY, default: dflt }) as const
 
 const port = (description: string, dflt?: number) =>
   ({
@@ -42,13 +68,24 @@ const port = (description: string, dflt?: number) =>
 const stringMap = (description: string) =>
   ({ type: 'object', description, additionalProperties: { type: 'string' } }) as const
 
-const duration = (description: string, dflt: string) =>
-  ({ type: 'string', pattern: GO_DURATION, default: dflt, description }) as const
+/** A bounded Go duration; CEL's duration() parses like Go's, so the CRD enforces the bound too. */
+const duration = (description: string, dflt: string, max: string) =>
+  ({
+    type: 'string',
+    pattern: GO_DURATION,
+    maxLength: 32,
+    default: dflt,
+    description: `${description} At most ${max}.`,
+    'x-kubernetes-validations': [
+      { rule: `duration(self) <= duration('${max}')`, message: `must be at most ${max}` },
+    ],
+  }) as const
 
 const quantityMap = {
   type: 'object',
   additionalProperties: {
     anyOf: [{ type: 'integer' }, { type: 'string' }],
+    pattern: K8S_QUANTITY,
     'x-kubernetes-int-or-string': true,
   },
 } as const
@@ -70,6 +107,49 @@ export const PROMETHEUS_DURATION =
 const secretName = (description: string) =>
   ({ type: 'string', maxLength: 253, pattern: DNS_SUBDOMAIN, description }) as const
 
+const labelSelector = {
+  type: 'object',
+  description: 'A label selector (matchLabels and matchExpressions, ANDed).',
+  properties: {
+    matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['key', 'operator'],
+        properties: {
+          key: { type: 'string', minLength: 1 },
+          operator: { type: 'string', enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+          values: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
+} as const
+
+/** CEL: a NetworkPolicyPeer is either selectors or an ipBlock, never empty (cheap: `has` only). */
+const PEER_RULE = 'has(self.ipBlock) != (has(self.podSelector) || has(self.namespaceSelector))'
+
+const networkPolicyPeer = {
+  type: 'object',
+  description: 'A networking.k8s.io/v1 NetworkPolicyPeer: podSelector and/or namespaceSelector, or ipBlock.',
+  'x-kubernetes-validations': [
+    { rule: PEER_RULE, message: 'must set podSelector and/or namespaceSelector, or ipBlock alone' },
+  ],
+  properties: {
+    podSelector: labelSelector,
+    namespaceSelector: labelSelector,
+    ipBlock: {
+      type: 'object',
+      required: ['cidr'],
+      properties: {
+        cidr: { type: 'string', pattern: CIDR },
+        except: { type: 'array', items: { type: 'string', pattern: CIDR } },
+      },
+    },
+  },
+} as const
+
 const openObject = (description: string) =>
   ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true }) as const
 
@@ -79,7 +159,7 @@ const serviceTuning = {
   loadBalancerSourceRanges: {
     type: 'array',
     description: 'CIDRs allowed to reach a LoadBalancer Service.',
-    items: { type: 'string', pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$' },
+    items: { type: 'string', pattern: CIDR },
   },
   externalTrafficPolicy: { type: 'string', enum: ['Cluster', 'Local'] },
 } as const
@@ -138,7 +218,13 @@ export const specSchema = {
           default: '1Gi',
           description: 'Control-plane database volume size (users and adapters survive restarts).',
         },
-        storageClassName: { type: 'string', minLength: 1, description: 'StorageClass for every volume.' },
+        storageClassName: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 253,
+          pattern: DNS_SUBDOMAIN,
+          description: 'StorageClass for every volume.',
+        },
         cacheSize: {
           type: 'string',
           description: 'Deprecated (DittoFS <= v0.4): accepted and ignored; the cache volume is gone.',
@@ -242,8 +328,12 @@ export const specSchema = {
           description: 'JWT signing and token lifetimes.',
           properties: {
             secretRef: secretKeySelector('JWT signing secret (>= 32 characters). Generated when omitted.'),
-            accessTokenDuration: duration('Access-token lifetime.', '15m'),
-            refreshTokenDuration: duration('Refresh-token lifetime.', '168h'),
+            accessTokenDuration: duration('Access-token lifetime.', '15m', MAX_DURATIONS.accessTokenDuration),
+            refreshTokenDuration: duration(
+              'Refresh-token lifetime.',
+              '168h',
+              MAX_DURATIONS.refreshTokenDuration,
+            ),
             issuer: { type: 'string', description: 'Deprecated: the server ignores it.' },
           },
         },
@@ -318,7 +408,11 @@ export const specSchema = {
       type: 'object',
       description: 'How the hook learns which protocol adapters (NFS, SMB, ...) DittoFS runs.',
       properties: {
-        pollingInterval: duration('How often the adapter list is polled (floor 10s).', '30s'),
+        pollingInterval: duration(
+          'How often the adapter list is polled (floor 10s).',
+          '30s',
+          MAX_DURATIONS.pollingInterval,
+        ),
       },
     },
     adapterServices: {
@@ -327,8 +421,16 @@ export const specSchema = {
       properties: {
         ...serviceTuning,
         type: { ...serviceTuning.type, default: 'LoadBalancer' },
-        removalGracePeriod: duration('How long a vanished adapter keeps its Service.', '60s'),
-        loadBalancerTimeout: duration('When a LoadBalancer without ingress is reported.', '5m'),
+        removalGracePeriod: duration(
+          'How long a vanished adapter keeps its Service.',
+          '60s',
+          MAX_DURATIONS.removalGracePeriod,
+        ),
+        loadBalancerTimeout: duration(
+          'When a LoadBalancer without ingress is reported.',
+          '5m',
+          MAX_DURATIONS.loadBalancerTimeout,
+        ),
         overrides: {
           type: 'object',
           description: 'Per adapter type (e.g. nfs, smb) settings that win over the ones above.',
@@ -344,7 +446,7 @@ export const specSchema = {
         from: {
           type: 'array',
           description: 'NetworkPolicyPeer list allowed in; empty allows any source.',
-          items: openObject('A networking.k8s.io/v1 NetworkPolicyPeer.'),
+          items: networkPolicyPeer,
         },
       },
     },
@@ -413,9 +515,9 @@ export const specSchema = {
           required: ['secretName'],
           properties: {
             secretName: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
-            accessKeyIdKey: { type: 'string', minLength: 1, default: 'accessKeyId' },
-            secretAccessKeyKey: { type: 'string', minLength: 1, default: 'secretAccessKey' },
-            endpointKey: { type: 'string', minLength: 1, default: 'endpoint' },
+            accessKeyIdKey: secretDataKey('accessKeyId'),
+            secretAccessKeyKey: secretDataKey('secretAccessKey'),
+            endpointKey: secretDataKey('endpoint'),
           },
         },
       },
@@ -478,6 +580,20 @@ export const specSchema = {
     },
   },
 } as const
+
+/**
+ * CEL at the root of the CRD: a name no child could carry is refused at admission, saying why. Bounded cost: the
+ * size test and a short regular expression (metadata.name is the only field CEL sees at the root besides spec).
+ * observe.ts applies the same rule to parents stored before the CRD had it.
+ */
+export const parentValidations = [
+  {
+    rule: `self.metadata.name.size() <= ${MAX_PARENT_NAME} && self.metadata.name.matches('${PARENT_NAME_PATTERN}')`,
+    message:
+      `metadata.name must be at most ${MAX_PARENT_NAME} characters, start with a lowercase letter and contain only ` +
+      'lowercase letters, digits and "-": it names the Services (DNS-1035 labels) and the StatefulSet',
+  },
+] as const
 
 const condition = {
   type: 'object',

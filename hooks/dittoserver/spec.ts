@@ -4,8 +4,9 @@ import { BoundedMemo, deepFreeze, HOT_PATH_MEMO } from '../memo.js'
 import { parseDuration } from './duration.js'
 import { type PodPlacement, placementErrors, podPlacement } from './placement.js'
 import { pruneToSchema } from './prune.js'
-import { GO_DURATION, QUANTITY, specSchema } from './schema.js'
+import { CIDR, GO_DURATION, K8S_QUANTITY, MAX_DURATIONS, QUANTITY, SECRET_KEY, specSchema } from './schema.js'
 import { securityLoosenings } from './security.js'
+import { childValueProblems } from './values.js'
 
 // The parent's spec: validated against the same schema as the CRD (so a request that bypassed the CRD, or came
 // from an older CRD, is still checked), then resolved into a fully defaulted, typed value. Unknown fields are
@@ -186,7 +187,14 @@ const DEPRECATED: Array<[path: string[], why: string]> = [
   [['identity', 'jwt', 'issuer'], 'the server ignores it'],
 ]
 
-const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false })
+// strictTypes off: a Quantity is int-or-string with a `pattern` for its string form, as Kubernetes writes it.
+const ajv = new Ajv({
+  allErrors: true,
+  strict: true,
+  strictTypes: false,
+  coerceTypes: false,
+  useDefaults: false,
+})
 ajv.addKeyword('x-kubernetes-preserve-unknown-fields')
 ajv.addKeyword('x-kubernetes-int-or-string')
 ajv.addKeyword('x-kubernetes-list-type')
@@ -199,6 +207,9 @@ const validateSchema = ajv.compile(specSchema)
 const PATTERN_HINTS: Record<string, string> = {
   [QUANTITY]: 'must be a size such as 10Gi or 500Mi',
   [GO_DURATION]: 'must be a duration such as 30s, 5m or 1h30m',
+  [K8S_QUANTITY]: 'must be a quantity such as 500m, 2 or 1Gi',
+  [CIDR]: 'must be a CIDR such as 10.0.0.0/8 or fd00::/64',
+  [SECRET_KEY]: 'must be a Secret data key (letters, digits, "-", "_" and ".")',
 }
 
 const fieldOf = (error: ErrorObject): string => {
@@ -238,10 +249,15 @@ const at = (root: Obj, path: string[]): unknown =>
     root,
   )
 
-const durationMs = (text: string, field: string, errors: FieldError[]): number => {
+/** A positive duration of at most `max` (a Go duration too), in milliseconds; 0 with an error otherwise. */
+const durationMs = (text: string, max: string, field: string, errors: FieldError[]): number => {
   const ms = parseDuration(text)
   if (ms === undefined || ms <= 0) {
     errors.push({ field, message: 'must be a positive duration such as 30s, 5m or 1h30m' })
+    return 0
+  }
+  if (ms > (parseDuration(max) ?? 0)) {
+    errors.push({ field, message: `must be at most ${max}` })
     return 0
   }
   return ms
@@ -565,20 +581,50 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
   const polling = (obj(s.adapterDiscovery).pollingInterval as string | undefined) ?? '30s'
   spec.pollingIntervalMs = Math.max(
     MIN_POLLING_INTERVAL_MS,
-    durationMs(polling, 'spec.adapterDiscovery.pollingInterval', semantic),
+    durationMs(polling, MAX_DURATIONS.pollingInterval, 'spec.adapterDiscovery.pollingInterval', semantic),
   )
   spec.adapterServices.removalGraceMs = durationMs(
     (adapterServices.removalGracePeriod as string | undefined) ?? '60s',
+    MAX_DURATIONS.removalGracePeriod,
     'spec.adapterServices.removalGracePeriod',
     semantic,
   )
   spec.adapterServices.loadBalancerTimeoutMs = durationMs(
     (adapterServices.loadBalancerTimeout as string | undefined) ?? '5m',
+    MAX_DURATIONS.loadBalancerTimeout,
     'spec.adapterServices.loadBalancerTimeout',
     semantic,
   )
-  durationMs(spec.jwt.accessTokenDuration, 'spec.identity.jwt.accessTokenDuration', semantic)
-  durationMs(spec.jwt.refreshTokenDuration, 'spec.identity.jwt.refreshTokenDuration', semantic)
+  durationMs(
+    spec.jwt.accessTokenDuration,
+    MAX_DURATIONS.accessTokenDuration,
+    'spec.identity.jwt.accessTokenDuration',
+    semantic,
+  )
+  durationMs(
+    spec.jwt.refreshTokenDuration,
+    MAX_DURATIONS.refreshTokenDuration,
+    'spec.identity.jwt.refreshTokenDuration',
+    semantic,
+  )
+  semantic.push(
+    ...childValueProblems({
+      image: spec.image,
+      apiServiceAnnotations: spec.apiService.annotations,
+      adapterServices: {
+        annotations: spec.adapterServices.base.annotations,
+        ...(spec.adapterServices.base.loadBalancerSourceRanges
+          ? { loadBalancerSourceRanges: spec.adapterServices.base.loadBalancerSourceRanges }
+          : {}),
+        // As written (not lowercased), so the field named is the one the user wrote.
+        overrides: Object.fromEntries(
+          Object.entries(obj(adapterServices.overrides)).map(([type, raw]) => [type, tuning(obj(raw))]),
+        ),
+      },
+      from: spec.networkPolicy.from,
+      ...(spec.resources ? { resources: spec.resources } : {}),
+    }),
+  )
   if (database.type === 'postgres' && !spec.database.postgresSecretRef) {
     semantic.push({
       field: 'spec.database.postgresSecretRef',

@@ -32,7 +32,12 @@ const parent = {
       type: 'object',
       required: ['name', 'namespace', 'uid'],
       properties: {
-        name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 253 },
+        // Any name the API server stores (a DNS subdomain); one no child can carry is an InvalidSpec, not a 400.
+        name: {
+          type: 'string',
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+          maxLength: 253,
+        },
         namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
         uid: { type: 'string', minLength: 1, maxLength: 128 },
         generation: { type: 'integer' },

@@ -1,4 +1,4 @@
-import { MAX_PARENT_NAME } from '../children/naming.js'
+import { parentNameProblem } from '../children/naming.js'
 import { parseSpec, type SpecPolicy, type SpecResult } from '../dittoserver/spec.js'
 import { isObject } from '../loose.js'
 import { hasGroup, objectsOf } from '../metacontroller/object-map.js'
@@ -31,12 +31,11 @@ export function observe(request: SyncRequest, policy?: SpecPolicy): Observed {
   const namespace = meta.namespace ?? ''
   const children = request.children
   let spec = parseSpec(request.parent.spec, policy)
-  if (meta.name.length > MAX_PARENT_NAME) {
-    const tooLong = {
-      field: 'metadata.name',
-      message: `must be at most ${MAX_PARENT_NAME} characters (StatefulSet pod labels are limited to 63)`,
-    }
-    spec = { ok: false, errors: [tooLong, ...(spec.ok ? [] : spec.errors)] }
+  // A name the API server stored but no child could carry: reported (a 4xx would be invisible to the user).
+  const nameProblem = parentNameProblem(meta.name)
+  if (nameProblem !== undefined) {
+    const badName = { field: 'metadata.name', message: nameProblem }
+    spec = { ok: false, errors: [badName, ...(spec.ok ? [] : spec.errors)] }
   }
   return {
     request,

@@ -1,6 +1,7 @@
 import t from 'tap'
 import {
   ADAPTER_SERVICE_LABEL,
+  ADAPTER_TYPE_ANNOTATION,
   ADAPTER_TYPE_LABEL,
   adapterIdentity,
   buildAdapterService,
@@ -31,6 +32,7 @@ t.test('an adapter Service has the upstream shape and only fields the hook owns'
     metadata: {
       name: 'files-adapter-nfs',
       labels: { ...childLabels(PARENT), [ADAPTER_TYPE_LABEL]: 'nfs', [ADAPTER_SERVICE_LABEL]: 'true' },
+      annotations: { [ADAPTER_TYPE_ANNOTATION]: 'nfs' },
     },
     spec: {
       type: 'LoadBalancer',
@@ -39,7 +41,7 @@ t.test('an adapter Service has the upstream shape and only fields the hook owns'
     },
   })
   const text = JSON.stringify(service)
-  for (const field of ['clusterIP', 'nodePort', 'healthCheckNodePort', 'status', 'annotations']) {
+  for (const field of ['clusterIP', 'nodePort', 'healthCheckNodePort', 'status']) {
     t.notOk(text.includes(`"${field}"`), `no ${field}`)
   }
 })
@@ -59,10 +61,15 @@ t.test('the per-type override wins field by field and annotations merge', async 
     'metallb.universe.tf/address-pool': 'dittofs',
     team: 'windows',
     'smb-only': 'yes',
+    [ADAPTER_TYPE_ANNOTATION]: 'smb',
   })
   const nfs = build(spec, 'nfs', 12049)
   t.equal(specOf(nfs).type, 'LoadBalancer', 'other types keep the base settings')
-  t.same(nfs.metadata.annotations, { 'metallb.universe.tf/address-pool': 'dittofs', team: 'storage' })
+  t.same(nfs.metadata.annotations, {
+    'metallb.universe.tf/address-pool': 'dittofs',
+    team: 'storage',
+    [ADAPTER_TYPE_ANNOTATION]: 'nfs',
+  })
   t.equal(specOf(build(spec, 'SMB', 1445)).type, 'NodePort', 'overrides match the type case-insensitively')
 })
 
@@ -80,7 +87,11 @@ t.test('type-dependent fields are written only where the API server accepts them
   const nodePort = build(makeSpec({ adapterServices: { type: 'NodePort', ...tuning } }))
   t.equal(specOf(nodePort).externalTrafficPolicy, 'Local', 'NodePort takes a traffic policy')
   t.notOk('loadBalancerSourceRanges' in specOf(nodePort), 'source ranges are LoadBalancer-only')
-  t.same(nodePort.metadata.annotations, { keep: 'me' }, 'so is the legacy source-ranges annotation')
+  t.same(
+    nodePort.metadata.annotations,
+    { keep: 'me', [ADAPTER_TYPE_ANNOTATION]: 'nfs' },
+    'so is the legacy source-ranges annotation',
+  )
 
   const clusterIP = build(makeSpec({ adapterServices: { type: 'ClusterIP', ...tuning } }))
   t.notOk('externalTrafficPolicy' in specOf(clusterIP), 'ClusterIP rejects externalTrafficPolicy: dropped')
@@ -148,19 +159,31 @@ t.test('observed adapter Services are recognised by label and read defensively',
   t.notOk(
     isAdapterService({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'files-api', labels: {} } }),
   )
-  t.same(observedAdapterIdentity(service), {
+  t.same(observedAdapterIdentity('files', service), {
+    type: 'nfs',
     name: 'files-adapter-nfs',
     typeLabel: 'nfs',
     portName: 'nfs',
     port: 12049,
   })
   const noPorts = { ...service, spec: { ports: [] } }
-  t.equal(observedAdapterIdentity(noPorts), undefined, 'no usable port: not rebuilt')
+  t.equal(observedAdapterIdentity('files', noPorts), undefined, 'no usable port: not rebuilt')
   const badPort = { ...service, spec: { ports: [{ port: 'x' }] } }
-  t.equal(observedAdapterIdentity(badPort), undefined)
+  t.equal(observedAdapterIdentity('files', badPort), undefined)
   const unlabelled = {
     ...service,
     metadata: { name: 'files-adapter-q', labels: { [ADAPTER_SERVICE_LABEL]: 'true' } },
   }
-  t.equal(observedAdapterIdentity(unlabelled)?.typeLabel, 'unknown')
+  t.equal(observedAdapterIdentity('files', unlabelled)?.typeLabel, 'unknown')
+  const olderHook = { ...service, metadata: { ...service.metadata, annotations: {} } }
+  t.same(
+    observedAdapterIdentity('files', olderHook),
+    { name: 'files-adapter-nfs', typeLabel: 'nfs', portName: 'nfs', port: 12049 },
+    'a Service without the recorded type (an older hook made it): read from its label',
+  )
+  const forged = {
+    ...service,
+    metadata: { ...service.metadata, annotations: { [ADAPTER_TYPE_ANNOTATION]: 'smb' } },
+  }
+  t.equal(observedAdapterIdentity('files', forged)?.type, undefined, 'a recorded type must name this Service')
 })

@@ -225,7 +225,9 @@ export class DittoFsClient {
         return
       }
       const valid = entry as { type: string; port: number; enabled: boolean; running?: boolean }
-      const key = valid.type.toLowerCase()
+      // Types are compared exactly, as everywhere else: `NFS` and `nfs` are two adapters with two Services
+      // (naming.ts gives them distinct names), never one refused and then carried from the status for ever.
+      const key = valid.type
       if (seen.has(key)) {
         notes.push(`entry ${index} rejected: duplicate adapter type`)
         return

@@ -23,6 +23,8 @@ export interface AdapterPlanInput {
   lastKnown: AdapterStatus[]
   /** The list from a poll that succeeded in this sync; undefined when no poll ran or it failed. */
   fresh: ApiAdapter[] | undefined
+  /** The fresh list had malformed entries: it says nothing about the adapters it failed to describe. */
+  freshIncomplete?: boolean
   /** Observed Services and NetworkPolicies owned by this parent, by name. */
   observedServices: Map<string, KubeObject>
   observedPolicies: Map<string, KubeObject>

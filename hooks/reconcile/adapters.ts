@@ -2,7 +2,7 @@ import {
   type AdapterIdentity,
   adapterIdentity,
   buildAdapterService,
-  isAdapterService,
+  isParentAdapterService,
   isTerminating,
   isValidPort,
   loadBalancerEndpoints,
@@ -174,33 +174,49 @@ interface PlannedService {
 }
 
 /**
- * Without a fresh poll, an observed adapter Service that no last known entry names (the status was cleared, or
- * an entry was malformed) is kept as it is: unknown is not empty. It is not written into the status, because the
- * next sync could not tell it from an adapter the API reported, and would re-create it if it was deleted in the
- * meantime. A Service being deleted is not kept. With a fresh poll the API has spoken: such a Service goes.
+ * Without a complete fresh list, an observed adapter Service that no known adapter names (the status was cleared,
+ * an entry was malformed, or the poll's list had malformed entries) is kept as it is: unknown is not empty, and
+ * an observed adapter Service is a known adapter too. It is not written into the status, because the next sync
+ * could not tell it from an adapter the API reported, and would re-create it if it was deleted in the meantime.
+ * A Service being deleted is not kept. With a complete fresh poll the API has spoken: such a Service goes.
  */
-function unaccountedServices(input: AdapterPlanInput): KubeObject[] {
-  if (input.fresh !== undefined) return []
-  const named = new Set(input.lastKnown.map((entry) => adapterChildName(input.parentName, entry.type)))
+function unaccountedServices(input: AdapterPlanInput, known: KnownAdapter[]): KubeObject[] {
+  if (input.fresh !== undefined && input.freshIncomplete !== true) return []
+  const named = new Set(
+    [...input.lastKnown, ...known].map((adapter) => adapterChildName(input.parentName, adapter.type)),
+  )
   return [...input.observedServices]
-    .filter(([name, service]) => isAdapterService(service) && !isTerminating(service) && !named.has(name))
+    .filter(
+      ([name, service]) =>
+        isParentAdapterService(input.parentName, service) && !isTerminating(service) && !named.has(name),
+    )
     .sort(([a], [b]) => compareText(a, b))
     .map(([, service]) => service)
 }
 
+/** The DittoFS API and metrics ports: an adapter listed on one of them never gets a Service (or a policy). */
+export function reservedPorts(spec: AdapterPlanInput['spec']): Set<number> {
+  return new Set(spec.metrics.enabled ? [spec.apiPort, spec.metrics.port] : [spec.apiPort])
+}
+
 function planServices(input: AdapterPlanInput, known: KnownAdapter[]): PlannedService[] {
   const { parentName, spec, observedServices, observedPolicies, finalizing } = input
+  const reserved = reservedPorts(spec)
   const planned = new Map<string, PlannedService>()
   for (const adapter of known.filter(hasService)) {
     const id = adapterIdentity(parentName, adapter.type, adapter.port)
-    if (!planned.has(id.name)) {
+    if (!planned.has(id.name) && !reserved.has(id.port)) {
       planned.set(id.name, { id, tuning: adapterServiceTuning(spec, adapter.type), adapter, returned: false })
     }
   }
-  for (const service of unaccountedServices(input)) {
-    const id = observedAdapterIdentity(service)
-    if (id && !planned.has(id.name)) {
-      planned.set(id.name, { id, tuning: adapterServiceTuning(spec, id.typeLabel), returned: false })
+  for (const service of unaccountedServices(input, known)) {
+    const id = observedAdapterIdentity(parentName, service)
+    if (id && !planned.has(id.name) && !reserved.has(id.port)) {
+      planned.set(id.name, {
+        id,
+        tuning: adapterServiceTuning(spec, id.type ?? id.typeLabel),
+        returned: false,
+      })
     }
   }
   const policiesOn = spec.networkPolicy.enabled
@@ -218,10 +234,12 @@ function planPolicies(input: AdapterPlanInput, planned: PlannedService[]): KubeO
   const { parentName, spec } = input
   if (!spec.networkPolicy.enabled) return []
   const ids = new Map(planned.map((service) => [service.id.name, service.id]))
+  const reserved = reservedPorts(spec)
   for (const [name, service] of input.observedServices) {
-    if (ids.has(name) || !isAdapterService(service)) continue
-    const id = observedAdapterIdentity(service)
-    if (id) ids.set(name, id)
+    if (ids.has(name) || !isParentAdapterService(parentName, service)) continue
+    const id = observedAdapterIdentity(parentName, service)
+    // A Service on the API or metrics port is being removed: its port is the baseline policy's business.
+    if (id && !reserved.has(id.port)) ids.set(name, id)
   }
   const adapterPolicies = [...ids.values()]
     .sort((a, b) => compareText(a.name, b.name))
@@ -321,7 +339,17 @@ function readiness(
     }
   }
 
+  const reserved = reservedPorts(spec)
+  const onReservedPort = known
+    .filter((a) => hasService(a) && reserved.has(a.port))
+    .map((a) => `${a.type} (port ${a.port})`)
   const parts: string[] = []
+  if (onReservedPort.length > 0) {
+    parts.push(
+      `Refused: ${names(onReservedPort)} listen on the DittoFS API or metrics port; such an adapter gets no ` +
+        'Service, which would expose the control plane. Move the adapter to another port in DittoFS.',
+    )
+  }
   if (timedOut.length > 0) {
     parts.push(
       `No external address after ${formatDuration(timeoutMs)} for LoadBalancer Service(s) ${names(timedOut)}. ` +
@@ -338,6 +366,7 @@ function readiness(
   let status: 'True' | 'False' | 'Unknown' = 'False'
   let reason = 'Provisioning'
   if (timedOut.length > 0) reason = 'LoadBalancerPending'
+  else if (onReservedPort.length > 0) reason = 'AdapterPortConflict'
   else if (parts.length === 0 && planned.length === 0 && input.adaptersKnown === false) {
     // Nothing is planned because nothing is known yet: `kubectl wait` on this condition must not pass already.
     status = 'Unknown'
@@ -378,7 +407,7 @@ export function planAdapters(input: AdapterPlanInput): AdapterPlan {
   const known = resolveAdapters(input)
   const planned = planServices(input, known)
   const remainingAdapterServices = [...input.observedServices]
-    .filter(([, service]) => isAdapterService(service))
+    .filter(([, service]) => isParentAdapterService(input.parentName, service))
     .map(([name]) => name)
     .sort(compareText)
 

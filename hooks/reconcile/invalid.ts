@@ -1,4 +1,4 @@
-import { isAdapterService } from '../children/adapter-services.js'
+import { isParentAdapterService } from '../children/adapter-services.js'
 import type { FieldError } from '../dittoserver/spec.js'
 import { isObject } from '../loose.js'
 import { type KubeObject, LAST_APPLIED_ANNOTATION, type SyncResponse } from '../metacontroller/types.js'
@@ -71,7 +71,7 @@ export function invalidSpecResponse(observed: Observed, errors: FieldError[], no
   const response: SyncResponse = { status: { ...previous, phase: 'Failed', conditions }, children }
   if (finalizing) {
     // Deletion still proceeds: adapter Services (cloud load balancers) go first, then the finalizer.
-    const adapterService = (c: KubeObject) => c.kind === 'Service' && isAdapterService(c)
+    const adapterService = (c: KubeObject) => c.kind === 'Service' && isParentAdapterService(observed.name, c)
     const remaining = children.filter(adapterService)
     response.children = children.filter((c) => !adapterService(c))
     response.finalized = isFinalized(remaining.length, finalizeDeadline(observed.deletionTimestamp), now)

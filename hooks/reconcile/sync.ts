@@ -201,7 +201,14 @@ function trustedList(adapters: ApiAdapter[], rejected: string[], lastKnown: Adap
   return [...adapters, ...carried]
 }
 
-const secondsUntil = (at: number, now: number): number => Math.max(1, Math.ceil((at - now) / 1000))
+/**
+ * The longest resync asked for: the longest polling interval. Metacontroller turns it into a Go time.Duration
+ * (int64 nanoseconds, about 292 years), which a huge grace period or interval would otherwise overflow.
+ */
+export const MAX_RESYNC_SECONDS = 24 * 60 * 60
+
+const secondsUntil = (at: number, now: number): number =>
+  Math.min(MAX_RESYNC_SECONDS, Math.max(1, Math.ceil((at - now) / 1000)))
 
 export function buildResponse(ctx: SyncContext): SyncResponse {
   const { observed, secrets, discovery, now } = ctx
@@ -249,6 +256,8 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
     spec,
     lastKnown,
     fresh,
+    freshIncomplete:
+      discovery.kind === 'polled' && discovery.outcome.ok && discovery.outcome.rejected.length > 0,
     observedServices: observed.services,
     observedPolicies: observed.policies,
     finalizing,

@@ -159,6 +159,11 @@ export function checkSyncAnswer(request: unknown, answer: Answer, check: SyncChe
     stringifyDeep((status.adapters ?? null) as Json) === check.baseAdapters
   ) {
     const namespace = String(meta.namespace)
+    // ...except one on the DittoFS API or metrics port, which is never exposed (issue 15, class 5).
+    const spec = obj(parent.spec)
+    const apiPort = obj(spec.controlPlane).port ?? 8080
+    const metrics = obj(spec.metrics)
+    const reserved: unknown[] = metrics.enabled === true ? [apiPort, metrics.port ?? 9090] : [apiPort]
     for (const [key, service] of Object.entries(obj(obj(req.children)['Service.v1']))) {
       const s = obj(service)
       const sMeta = obj(s.metadata)
@@ -166,6 +171,8 @@ export function checkSyncAnswer(request: unknown, answer: Answer, check: SyncChe
       if (slash !== -1 && key.slice(0, slash) !== namespace) continue
       if (typeof sMeta.namespace === 'string' && sMeta.namespace !== namespace) continue
       if (!isAdapterService(s) || typeof sMeta.deletionTimestamp === 'string') continue
+      const ports = obj(s.spec).ports
+      if (Array.isArray(ports) && reserved.includes(obj(ports[0]).port)) continue
       const svcName = slash === -1 ? key : key.slice(slash + 1)
       if (svcName !== sMeta.name) continue
       if (!returned.has(`Service/${svcName}`)) errors.push(`observed adapter Service ${svcName} left out`)

@@ -470,11 +470,36 @@ const MIN_SECRET_LENGTH = 6
 /** A real adapter type is a short word: a type this long that is part of a credential is a piece of one. */
 const MIN_FRAGMENT_LENGTH = 12
 
+/** Encoded forms shorter than this are left alone: they would blank ordinary words. */
+const MIN_ENCODED_LENGTH = 8
+
+/**
+ * Every form in which `secret` can appear in a text: raw, JSON-escaped, and base64 / base64url — alone (padded
+ * or not) and inside a longer encoded text (e.g. `user:password` in a Basic header), where only the characters
+ * that depend on the secret alone are fixed, at each of the three byte alignments.
+ */
+export function secretForms(secret: string): string[] {
+  const bytes = Buffer.from(secret)
+  const forms = new Set([secret, JSON.stringify(secret).slice(1, -1)])
+  const standalone = bytes.toString('base64')
+  forms.add(standalone)
+  forms.add(standalone.replace(/=+$/, ''))
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64')
+    forms.add(encoded.slice(Math.ceil((offset * 8) / 6), Math.floor(((offset + bytes.length) * 8) / 6)))
+  }
+  const all = [...forms].flatMap((form) => [form, form.replaceAll('+', '-').replaceAll('/', '_')])
+  // Longest first, so a longer form is blanked whole before a shorter one inside it.
+  return [...new Set(all)]
+    .filter((form) => form === secret || form.length >= MIN_ENCODED_LENGTH)
+    .sort((a, b) => b.length - a.length)
+}
+
 /**
  * The outcome without any credential the hook holds for this API: a hostile or broken server may echo what it was
  * sent (in an error text, or as an adapter type), and both end up in the parent's status, which more people can
- * read than the Secrets. Error texts are blanked (raw and JSON-escaped forms, and anything JWT-shaped); an adapter
- * whose type carries a credential is rejected like any other malformed entry.
+ * read than the Secrets. Error texts are blanked (every form secretForms lists, and anything JWT-shaped); an adapter
+ * whose type carries a credential, in any of those forms, is rejected like any other malformed entry.
  */
 export function withoutCredentials(
   outcome: PollOutcome,
@@ -483,18 +508,16 @@ export function withoutCredentials(
   const secrets = credentials.filter(
     (c): c is string => typeof c === 'string' && c.length >= MIN_SECRET_LENGTH,
   )
+  const forms = secrets.map(secretForms)
   if (!outcome.ok) {
     let message = outcome.message
-    for (const secret of secrets) {
-      for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
-        message = message.split(form).join('[redacted]')
-      }
-    }
+    for (const form of forms.flat()) message = message.split(form).join('[redacted]')
     return { ...outcome, message: message.replace(JWT_PATTERN, '[redacted]') }
   }
   const carries = (type: string) =>
-    secrets.some((s) => type.includes(s) || (type.length >= MIN_FRAGMENT_LENGTH && s.includes(type))) ||
-    JWT_SHAPED.test(type)
+    forms.some((list) =>
+      list.some((f) => type.includes(f) || (type.length >= MIN_FRAGMENT_LENGTH && f.includes(type))),
+    ) || JWT_SHAPED.test(type)
   const adapters = outcome.adapters.filter((adapter) => !carries(adapter.type))
   const dropped = outcome.adapters.length - adapters.length
   if (dropped === 0) return outcome

@@ -14,6 +14,7 @@ import { applyServerDefaults } from './sim/defaults.js'
 import { deepEqual } from './sim/json.js'
 import { mergeForUpdate, setLastApplied } from './sim/merge.js'
 import { validateObject, validateUpdate } from './sim/validation.js'
+import { childProblems } from './support/apimachinery.js'
 
 // A small stand-in for Metacontroller and the API server around planAdapters: what a plan returns becomes the
 // observed children of the next call (created, updated by 3-way merge, or deleted), and its status is written
@@ -100,6 +101,8 @@ export function validateChild(child: KubeObject): void {
   else if (child.kind === 'NetworkPolicy') new NetworkPolicy(child as never).validate()
   else throw new Error(`planAdapters returned an unexpected ${child.kind}`)
   validateObject(child as never)
+  const problems = childProblems(child)
+  if (problems.length > 0) throw new Error(problems.join('\n'))
 }
 
 function reconcileKind(
@@ -139,6 +142,9 @@ function reconcileKind(
 
 /** Plays Metacontroller for one response: manage the children, then write the status (read back validated). */
 export function apply(world: World, plan: AdapterPlan): void {
+  const ids = plan.children.map((c) => `${c.kind}/${c.metadata.name}`)
+  if (new Set(ids).size !== ids.length)
+    throw new Error(`two children of one kind and name: ${ids.join(', ')}`)
   const services = plan.children.filter((c) => c.kind === 'Service')
   const policies = plan.children.filter((c) => c.kind === 'NetworkPolicy')
   reconcileKind(world, world.services, services, (o) => o.metadata.labels?.[ADAPTER_SERVICE_LABEL] === 'true')

@@ -8,7 +8,7 @@ import t from 'tap'
 import type { AppDeps } from '../hooks/app.js'
 import { PollSchedule } from '../hooks/discovery/schedule.js'
 import type { KubeObject, ObjectMap } from '../hooks/metacontroller/types.js'
-import { testApp } from './support/app.js'
+import { assertValidAnswer, testApp } from './support/app.js'
 import {
   deepNest,
   getAt,
@@ -105,6 +105,7 @@ t.test(`request fuzzing (seed ${SEED}, ${CASES} random cases)`, async (t) => {
       headers: contentType === undefined ? {} : { 'content-type': contentType },
       payload,
     })
+    assertValidAnswer(url, res.statusCode, payload.toString(), res.body)
     return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), text: res.body }
   }
 

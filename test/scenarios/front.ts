@@ -4,6 +4,7 @@
 // answered).
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { answerProblems } from '../support/apimachinery.js'
 
 type Loose = Record<string, unknown>
 
@@ -48,6 +49,8 @@ export interface Exchange {
   request?: SyncRequestSummary
   /** For a 200 /sync or /finalize answer. */
   response?: SyncResponseSummary
+  /** What a 200 /sync or /finalize answer breaks of the API server's rules (support/apimachinery.ts). */
+  problems?: string[]
   /** DittoFS API requests made while this call was answered (filled in by the world). */
   apiRequests?: number
 }
@@ -159,7 +162,11 @@ export async function startHookFront(options: HookFrontOptions): Promise<HookFro
     if (path === '/sync' || path === '/finalize') {
       const request = summarizeRequest(parseJson(body))
       if (request) exchange.request = request
-      if (answer.status === 200) exchange.response = summarizeResponse(parseJson(answer.body))
+      if (answer.status === 200) {
+        const parsed = parseJson(answer.body)
+        exchange.response = summarizeResponse(parsed)
+        exchange.problems = answerProblems(parseJson(body), parsed)
+      }
     }
     exchanges.push(exchange)
     options.onExchange?.(exchange)

@@ -99,6 +99,11 @@ export async function checkInvariants(t: Test, world: World, options: InvariantO
     'invariant: no 200 answer leaves out infrastructure (or, invalid, anything)',
   )
   t.same(
+    exchanges.flatMap((e) => (e.problems ?? []).map((p) => `#${e.seq} ${e.path}: ${p}`)),
+    [],
+    'invariant: every 200 answer keeps the API server rules (names, labels, ports, CIDRs, no duplicate child)',
+  )
+  t.same(
     policyOrderViolations(exchanges),
     [],
     'invariant: NetworkPolicy before Service, Service before policy',

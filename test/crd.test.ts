@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { parentNameProblem } from '../hooks/children/naming.js'
+import { containerSecurityRules, podSecurityRules } from '../hooks/dittoserver/pod-schema.js'
 import { MAX_DURATIONS, specSchema } from '../hooks/dittoserver/schema.js'
 import { parseSpec } from '../hooks/dittoserver/spec.js'
 import { CRD_OUTPUTS, renderCrd, renderCrdYaml } from '../scripts/gen-crd.js'
@@ -360,10 +361,12 @@ function collectRules(node: unknown, found: string[] = []): string[] {
 
 t.test('every CEL rule of the CRD is pinned next to its hand-written equivalent', async (t) => {
   const durations = Object.values(MAX_DURATIONS).map(durationRule)
+  // The restricted-profile rules are pinned against the hook's checks in security-context.test.ts.
+  const security = [...containerSecurityRules, ...podSecurityRules].map((r) => r.rule)
   t.same(
     collectRules(openAPIV3Schema).sort(),
-    [NAME_RULE, METRICS_PORT_RULE, PEER_RULE, ...durations].sort(),
-    'the rules, at the root (name), on spec, on each peer and on each duration',
+    [NAME_RULE, METRICS_PORT_RULE, PEER_RULE, ...durations, ...security].sort(),
+    'the rules, at the root (name), on spec, on each peer, on each duration and on the security contexts',
   )
   t.same(
     (openAPIV3Schema['x-kubernetes-validations'] as Json[]).map((r) => r.rule),

@@ -446,6 +446,8 @@ export const specSchema = {
         from: {
           type: 'array',
           description: 'NetworkPolicyPeer list allowed in; empty allows any source.',
+          // Bounds the CEL cost estimate of the per-peer rule (rule cost × the most items a request could hold).
+          maxItems: 64,
           items: networkPolicyPeer,
         },
       },

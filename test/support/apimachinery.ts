@@ -206,8 +206,7 @@ function resourceProblems(raw: unknown, at: string): string[] {
   const values: Record<string, Record<string, number>> = { limits: {}, requests: {} }
   for (const kind of ['limits', 'requests']) {
     for (const [name, value] of Object.entries(obj(resources[kind]))) {
-      const standard =
-        ['cpu', 'memory', 'ephemeral-storage', 'storage'].includes(name) || name.startsWith('hugepages-')
+      const standard = ['cpu', 'memory', 'ephemeral-storage'].includes(name) || name.startsWith('hugepages-')
       if (!isQualifiedName(name) || (!name.includes('/') && !standard))
         problems.push(`${at}.${kind}[${name}]: not a resource name`)
       const n = quantity(value)

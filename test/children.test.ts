@@ -1,6 +1,7 @@
 import t from 'tap'
 import { parse } from 'yaml'
-import { buildConfigMap, configHash, renderConfig, secretDigest } from '../hooks/children/config.js'
+import { buildConfigMap, configHash, renderConfig } from '../hooks/children/config.js'
+import { jwtDigest } from '../hooks/children/secret-digest.js'
 import { deriveSecret, resolveSecrets, secretValue } from '../hooks/children/secrets.js'
 import { buildStaticServices } from '../hooks/children/services.js'
 import { buildStatefulSet, containerEnv, observedSecretDigest } from '../hooks/children/statefulset.js'
@@ -246,33 +247,61 @@ t.test('env reads secrets by reference, never by value', async (t) => {
     'ditto',
     specOf({
       storage: { metadataSize: '1Gi' },
-      s3: { region: 'eu-west-3', credentialsSecretRef: { secretName: 's3' } },
       database: { postgresSecretRef: { name: 'pg', key: 'dsn' } },
     }),
   )
   const names = env.map((e) => e.name)
   t.same(names.slice(0, 2), ['DITTOFS_CONTROLPLANE_SECRET', 'DITTOFS_ADMIN_INITIAL_PASSWORD'])
   t.ok(names.includes('DITTOFS_DATABASE_POSTGRES_HOST'))
-  t.ok(names.includes('AWS_SECRET_ACCESS_KEY'))
-  t.same(
-    env.find((e) => e.name === 'AWS_REGION'),
-    { name: 'AWS_REGION', value: 'eu-west-3' },
-  )
-  for (const e of env.filter((e) => e.name !== 'AWS_REGION'))
-    t.ok(e.valueFrom, `${e.name} comes from a Secret`)
+  for (const e of env) t.ok(e.valueFrom, `${e.name} comes from a Secret`)
 })
+
+// pkg/block/remote/s3/store.go (DittoFS v0.29.0) builds every S3 client with a static credentials provider from the
+// block store's own config, and shares/service.go always passes a region (us-east-1 when the store names none),
+// so AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION never act; the SDK's config loader still reads
+// AWS_ENDPOINT_URL as the endpoint of a store that has none.
+t.test(
+  'spec.s3: only AWS_ENDPOINT_URL is injected, optional, from the named key (s3/store.go)',
+  async (t) => {
+    const env = containerEnv(
+      'ditto',
+      specOf({
+        storage: { metadataSize: '1Gi' },
+        s3: {
+          region: 'eu-west-3',
+          bucket: 'b',
+          credentialsSecretRef: { secretName: 's3', endpointKey: 'url', accessKeyIdKey: 'id' },
+        },
+      }),
+    )
+    t.same(
+      env.filter((e) => String(e.name).startsWith('AWS_')),
+      [{ name: 'AWS_ENDPOINT_URL', valueFrom: { secretKeyRef: { name: 's3', key: 'url', optional: true } } }],
+    )
+    const defaults = containerEnv(
+      'ditto',
+      specOf({ storage: { metadataSize: '1Gi' }, s3: { credentialsSecretRef: { secretName: 's3' } } }),
+    )
+    t.match(
+      defaults.at(-1),
+      { valueFrom: { secretKeyRef: { key: 'endpoint' } } },
+      'endpoint key defaults to endpoint',
+    )
+    t.notOk(
+      containerEnv('ditto', specOf({ storage: { metadataSize: '1Gi' }, s3: { region: 'x' } })).some((e) =>
+        String(e.name).startsWith('AWS_'),
+      ),
+      'no Secret named: nothing injected',
+    )
+  },
+)
 
 t.test('config hash: config and secret digest only', async (t) => {
   const config = renderConfig(minimal())
-  const d1 = secretDigest('uid', 'secret-one') as string
+  const d1 = jwtDigest('uid', 'secret-one')
   t.equal(configHash(config, d1), configHash(config, d1))
-  t.not(
-    configHash(config, d1),
-    configHash(config, secretDigest('uid', 'secret-two') as string),
-    'secret rotation rolls',
-  )
+  t.not(configHash(config, d1), configHash(config, jwtDigest('uid', 'secret-two')), 'secret rotation rolls')
   t.not(configHash(config, d1), configHash(`${config}#`, d1), 'config change rolls')
-  t.equal(secretDigest('uid', undefined), undefined)
   t.notMatch(d1, /secret-one/)
   const polling = renderConfig(
     specOf({ storage: { metadataSize: '10Gi' }, adapterDiscovery: { pollingInterval: '5m' } }),

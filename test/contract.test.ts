@@ -122,7 +122,13 @@ t.test('user-supplied secrets: no generated Secret, values read from related', a
   const customize = await post(app, '/customize', { controller: {}, parent: parent(spec) })
   t.same(customize.json(), {
     relatedResources: [
-      { apiVersion: 'v1', resource: 'secrets', namespace: 'storage', names: ['my-admin', 'my-jwt'] },
+      {
+        apiVersion: 'v1',
+        resource: 'secrets',
+        namespace: 'storage',
+        // The operator account's Secret too: a Go operator's one of that name is adopted when not a child.
+        names: ['ditto-operator-credentials', 'my-admin', 'my-jwt'],
+      },
     ],
   })
   const secret = (name: string, data: Record<string, string>): KubeObject => ({
@@ -154,7 +160,16 @@ t.test('user-supplied secrets: no generated Secret, values read from related', a
   t.match(conditionOf(missing.status, 'ConfigReady')?.message, /my-jwt\/signing, my-admin\/password/)
 
   const customizeDefault = await post(app, '/customize', { controller: {}, parent: parent(minimalSpec()) })
-  t.same(customizeDefault.json(), { relatedResources: [] }, 'nothing to read when everything is generated')
+  t.same(
+    customizeDefault.json().relatedResources[0].names,
+    [
+      'ditto-admin-bootstrap-credentials',
+      'ditto-admin-credentials',
+      'ditto-jwt-secret',
+      'ditto-operator-credentials',
+    ],
+    'everything generated: the Go operator names of the generated Secrets (and its bootstrap Secret) only',
+  )
 })
 
 t.test('generated secrets are identical across requests and instances', async (t) => {
@@ -190,6 +205,23 @@ t.test('deprecated fields are accepted and reported', async (t) => {
     ports.map((p: { name: string }) => p.name),
     ['api'],
     'no NFS or SMB port from the deprecated fields',
+  )
+  // pkg/block/remote/s3/store.go: per-store static credentials and region; only AWS_ENDPOINT_URL still acts.
+  const s3 = await post(
+    app,
+    '/sync',
+    syncRequest(
+      parent({
+        ...minimalSpec(),
+        nfsPort: 1,
+        s3: { region: 'eu-west-1', credentialsSecretRef: { secretName: 's3' } },
+      }),
+    ),
+  )
+  t.match(
+    conditionOf(s3.json().status, 'DeprecatedFieldsIgnored')?.message,
+    /^ignored deprecated fields: spec\.nfsPort \(adapters are discovered from the DittoFS API\); spec\.s3 \(DittoFS takes S3 credentials, region and bucket per block store.*AWS_ENDPOINT_URL/,
+    'each field with its own reason; spec.s3 says what still acts',
   )
   const clean = await post(app, '/sync', syncRequest(parent(minimalSpec())))
   t.equal(conditionOf(clean.json().status, 'DeprecatedFieldsIgnored'), undefined, 'only present while set')

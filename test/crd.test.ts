@@ -170,6 +170,7 @@ const COMPATIBILITY_FIELDS = [
   'smb',
   'cache',
   'percona',
+  's3',
   'storage.cacheSize',
   'identity.type',
   'identity.jwt.issuer',

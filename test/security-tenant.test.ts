@@ -145,7 +145,16 @@ t.test('customize asks for Secrets in the parent’s namespace only, by validate
   for (const namespace of ['storage', 'team-a']) {
     const res = await post(app, '/customize', { controller: {}, parent: parent(refs, { namespace }) })
     t.same(res.json(), {
-      relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace, names: ['my-admin', 'my-jwt'] }],
+      relatedResources: [
+        {
+          apiVersion: 'v1',
+          resource: 'secrets',
+          namespace,
+          // The Postgres Secret too (the pod reads it; its values go into the config hash) and the operator
+          // account's name (a Go operator Secret of that name is adopted).
+          names: ['ditto-operator-credentials', 'my-admin', 'my-jwt', 'pg'],
+        },
+      ],
     })
   }
   for (const name of ['../kube-system/x', 'other/my-admin', 'UPPER', 'a'.repeat(254), '', 'x..y', '*']) {

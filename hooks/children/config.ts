@@ -136,22 +136,8 @@ export const buildConfigMap = (parent: string, configYaml: string): KubeObject =
 })
 
 // Length-prefixed so that no two different part lists hash the same; one-shot `hash` (no Hash object per call).
-const sha256 = (...parts: string[]): string =>
+export const sha256 = (...parts: string[]): string =>
   hash('sha256', parts.map((part) => `${Buffer.byteLength(part)}:${part}`).join(''), 'hex')
 
-/**
- * Digest of the secret values the server reads only at start (the JWT signing secret, then any others the spec
- * names, in a fixed order), salted with the parent UID. Undefined when the request does not show one of them: the
- * caller then keeps the observed digest. With no others it is the digest earlier versions wrote (no restart).
- */
-export const secretDigest = (
-  parentUid: string,
-  jwtSecret: string | undefined,
-  others: ReadonlyArray<string | undefined> = [],
-): string | undefined =>
-  jwtSecret === undefined || others.some((value) => value === undefined)
-    ? undefined
-    : sha256('dittofs-hooks/secrets/v1', parentUid, jwtSecret, ...(others as string[]))
-
-/** The pod template's config hash: the config file and the secret digest, nothing else (adapters never). */
+/** The pod template's config hash: the config file and the secret digest (secret-digest.ts), nothing else (adapters never). */
 export const configHash = (configYaml: string, digest: string): string => sha256(configYaml, digest)

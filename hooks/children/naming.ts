@@ -47,6 +47,8 @@ export const childNames = (parent: string) => ({
   jwtSecret: `${parent}-jwt-secret`,
   adminCredentials: `${parent}-admin-credentials`,
   operatorCredentials: `${parent}-operator-credentials`,
+  /** Not a child: where the upstream Go operator keeps the admin password since it renamed `-admin-credentials`. */
+  upstreamAdminBootstrap: `${parent}-admin-bootstrap-credentials`,
   headlessService: `${parent}-headless`,
   apiService: `${parent}-api`,
   metricsService: `${parent}-metrics`,

@@ -52,11 +52,6 @@ export interface ResolvedSecrets {
   /** Credentials the cluster already holds (never ones created in this same response). */
   admin: Credentials | undefined
   operator: Credentials | undefined
-  /**
-   * Values of the other user Secrets the server reads only at start (config hash: a rotation restarts the pod),
-   * in a fixed order; undefined where the request does not show one.
-   */
-  startupSecrets: Array<string | undefined>
   /** Secrets named by the spec that the request shows do not exist (customize ran, the Secret is absent). */
   missing: string[]
   /**
@@ -163,17 +158,43 @@ function readRef(
   return value === undefined ? { missing: true } : { value, missing: false }
 }
 
+/**
+ * The admin password to log in with. A `<n>-admin-credentials` the hook filled with its own derived value before the
+ * Go operator's bootstrap Secret was visible (the old migration guide handed over a name that newer Go operators
+ * delete) holds a password DittoFS never saw; the bootstrap Secret's is the one DittoFS was started with. Any
+ * other held value (rotated by the user, handed over from the Go operator) is the user's word and wins. The child
+ * itself keeps its value: Secrets are updated OnDelete, so changing it here would change nothing.
+ */
+function loginPassword(
+  held: string,
+  bootstrap: KubeObject | undefined,
+  secretKey: Buffer,
+  parentUid: string,
+): string {
+  const upstream = secretValue(bootstrap, 'password')
+  if (upstream === undefined || upstream === held) return held
+  return held === deriveSecret(secretKey, parentUid, 'admin-password') ? upstream : held
+}
+
 export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
   const { spec, parentName, parentUid, secretKey, ownSecrets, relatedSecrets } = input
   const names = childNames(parentName)
   const children: KubeObject[] = []
   const missing: string[] = []
-  // Derived only when the cluster does not hold a value: an HMAC per Secret per sync was measurable.
-  const generated = (secretName: string, key: string, purpose: SecretPurpose) => {
-    const observed = secretValue(ownSecrets.get(secretName), key)
-    return observed !== undefined
-      ? { value: observed, observed: true }
-      : { value: deriveSecret(secretKey, parentUid, purpose), observed: false }
+  // A value the cluster holds wins: our own child, else the Go operator's newer layout (`adoptable`), else a Secret
+  // of that very name the Go operator left behind (customize asks for it; Metacontroller does not adopt it as a
+  // child unless it is labelled). Derived only when none holds one: an HMAC per Secret per sync was measurable.
+  const generated = (
+    secretName: string,
+    key: string,
+    purpose: SecretPurpose,
+    adoptable: Array<KubeObject | undefined> = [],
+  ) => {
+    for (const source of [ownSecrets.get(secretName), ...adoptable, relatedSecrets?.get(secretName)]) {
+      const value = secretValue(source, key)
+      if (value !== undefined) return { value, observed: true }
+    }
+    return { value: deriveSecret(secretKey, parentUid, purpose), observed: false }
   }
 
   let jwtSecret: string | undefined
@@ -192,14 +213,22 @@ export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
     if (read.value !== undefined) admin = { username: ADMIN_USERNAME, password: read.value }
     if (read.missing) missing.push(`${spec.admin.passwordSecretRef.name}/${spec.admin.passwordSecretRef.key}`)
   } else {
-    const password = generated(names.adminCredentials, 'password', 'admin-password')
+    // The Go operator (newer releases) keeps the password DittoFS was bootstrapped with in
+    // `<n>-admin-bootstrap-credentials` and deletes `<n>-admin-credentials` (its auth_reconciler.go).
+    const bootstrap = relatedSecrets?.get(names.upstreamAdminBootstrap)
+    const password = generated(names.adminCredentials, 'password', 'admin-password', [bootstrap])
     children.push(
       secretChild(names.adminCredentials, parentName, {
         username: ADMIN_USERNAME,
         password: password.value,
       }),
     )
-    if (password.observed) admin = { username: ADMIN_USERNAME, password: password.value }
+    if (password.observed) {
+      admin = {
+        username: ADMIN_USERNAME,
+        password: loginPassword(password.value, bootstrap, secretKey, parentUid),
+      }
+    }
   }
 
   const operatorPassword = generated(names.operatorCredentials, 'password', 'operator-password')
@@ -213,11 +242,9 @@ export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
     ? { username: OPERATOR_USERNAME, password: operatorPassword.value }
     : undefined
 
-  const startupSecrets: Array<string | undefined> = []
-  for (const { ref, atStartOnly } of consumedSecretRefs(spec)) {
-    const read = readRawRef(ref, relatedSecrets)
-    if (read.missing) missing.push(`${ref.name}/${ref.key}`)
-    if (atStartOnly) startupSecrets.push(read.value)
+  // Their values go into the config hash through secret-digest.ts (sync.ts); here only whether they exist.
+  for (const { ref } of consumedSecretRefs(spec)) {
+    if (readRawRef(ref, relatedSecrets).missing) missing.push(`${ref.name}/${ref.key}`)
   }
 
   const apiTls = apiTlsOf(spec, relatedSecrets)
@@ -226,5 +253,5 @@ export function resolveSecrets(input: SecretInputs): ResolvedSecrets {
   if (spec.tls.clientCASecretName && relatedSecrets && !relatedSecrets.has(spec.tls.clientCASecretName))
     missing.push(`${spec.tls.clientCASecretName}/ca.crt`)
 
-  return { children, jwtSecret, admin, operator, startupSecrets, missing, ...(apiTls ? { apiTls } : {}) }
+  return { children, jwtSecret, admin, operator, missing, ...(apiTls ? { apiTls } : {}) }
 }

@@ -86,14 +86,8 @@ export function containerEnv(parent: string, spec: DittoServerSpec) {
   const machineSecret = spec.kerberos?.machineAccount?.secretRef
   if (machineSecret)
     env.push(secretEnv('DITTOFS_KERBEROS_MACHINE_ACCOUNT_SECRET', machineSecret.name, machineSecret.key))
-  if (spec.s3) {
-    env.push(
-      secretEnv('AWS_ACCESS_KEY_ID', spec.s3.secretName, spec.s3.accessKeyIdKey),
-      secretEnv('AWS_SECRET_ACCESS_KEY', spec.s3.secretName, spec.s3.secretAccessKeyKey),
-      secretEnv('AWS_ENDPOINT_URL', spec.s3.secretName, spec.s3.endpointKey, true),
-    )
-    if (spec.s3.region !== '') env.push({ name: 'AWS_REGION', value: spec.s3.region })
-  }
+  // Only the endpoint: the server never reads AWS credentials or region from the environment (see S3Endpoint).
+  if (spec.s3) env.push(secretEnv('AWS_ENDPOINT_URL', spec.s3.secretName, spec.s3.endpointKey, true))
   return env
 }
 

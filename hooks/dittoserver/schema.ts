@@ -508,18 +508,27 @@ export const specSchema = {
     cache: openObject('Deprecated (DittoFS <= v0.4): accepted and ignored.'),
     s3: {
       type: 'object',
-      description: 'S3 credentials exposed to the server as AWS_* environment variables.',
+      description:
+        'Deprecated: DittoFS takes S3 credentials, region and bucket per block store. Only ' +
+        'credentialsSecretRef.endpointKey still acts (AWS_ENDPOINT_URL: the endpoint of S3 block stores ' +
+        'configured without one); the rest is accepted and ignored.',
       properties: {
-        region: { type: 'string', default: 'eu-west-1' },
-        bucket: { type: 'string', description: 'Informational only.' },
+        region: { type: 'string', default: 'eu-west-1', description: 'Ignored by the server.' },
+        bucket: { type: 'string', description: 'Ignored by the server.' },
         credentialsSecretRef: {
           type: 'object',
           required: ['secretName'],
           properties: {
             secretName: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
-            accessKeyIdKey: secretDataKey('accessKeyId'),
-            secretAccessKeyKey: secretDataKey('secretAccessKey'),
-            endpointKey: secretDataKey('endpoint'),
+            accessKeyIdKey: { ...secretDataKey('accessKeyId'), description: 'Ignored by the server.' },
+            secretAccessKeyKey: {
+              ...secretDataKey('secretAccessKey'),
+              description: 'Ignored by the server.',
+            },
+            endpointKey: {
+              ...secretDataKey('endpoint'),
+              description: 'Key of the S3 endpoint URL, passed as AWS_ENDPOINT_URL (optional in the Secret).',
+            },
           },
         },
       },

@@ -27,12 +27,16 @@ export interface ServiceTuning {
   externalTrafficPolicy?: TrafficPolicy
 }
 
-export interface S3Credentials {
+/**
+ * What is left of `spec.s3` that the server still reads: the endpoint, as `AWS_ENDPOINT_URL`. DittoFS v0.29.0 builds
+ * each S3 block store with static per-store credentials and a region that defaults to us-east-1
+ * (pkg/block/remote/s3/store.go, pkg/controlplane/runtime/shares/service.go), so `AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` never reach the SDK; its default config loader still takes
+ * `AWS_ENDPOINT_URL` as the endpoint of a store configured without one.
+ */
+export interface S3Endpoint {
   secretName: string
-  accessKeyIdKey: string
-  secretAccessKeyKey: string
   endpointKey: string
-  region: string
 }
 
 export type { PodPlacement }
@@ -152,7 +156,7 @@ export interface DittoServerSpec {
   resources?: Record<string, unknown>
   securityContext?: Record<string, unknown>
   podSecurityContext?: Record<string, unknown>
-  s3?: S3Credentials
+  s3?: S3Endpoint
   percona?: PerconaSpec
   snapshotPolicies: SnapshotPolicySpec[]
   /** Paths of deprecated fields that are set and ignored. */
@@ -185,7 +189,23 @@ const DEPRECATED: Array<[path: string[], why: string]> = [
   [['cache'], 'the cache settings no longer exist'],
   [['identity', 'type'], 'the server has one identity store'],
   [['identity', 'jwt', 'issuer'], 'the server ignores it'],
+  [
+    ['s3'],
+    'DittoFS takes S3 credentials, region and bucket per block store (dfsctl store block add); only the ' +
+      'endpoint key of credentialsSecretRef still acts, as AWS_ENDPOINT_URL for S3 block stores configured ' +
+      'without an endpoint',
+  ],
 ]
+
+/** `path (why)` per reason, in table order: what the DeprecatedFieldsIgnored condition says. */
+export function describeDeprecated(fields: readonly string[]): string {
+  const byWhy = new Map<string, string[]>()
+  for (const [path, why] of DEPRECATED) {
+    const field = `spec.${path.join('.')}`
+    if (fields.includes(field)) byWhy.set(why, [...(byWhy.get(why) ?? []), field])
+  }
+  return [...byWhy].map(([why, paths]) => `${paths.join(', ')} (${why})`).join('; ')
+}
 
 // strictTypes off: a Quantity is int-or-string with a `pattern` for its string form, as Kubernetes writes it.
 const ajv = new Ajv({
@@ -487,8 +507,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
   const logging = obj(s.logging)
   const adapterServices = obj(s.adapterServices)
   const networkPolicy = obj(s.networkPolicy)
-  const s3 = obj(s.s3)
-  const s3Ref = opt<Obj>(s3.credentialsSecretRef)
+  const s3Ref = opt<Obj>(obj(s.s3).credentialsSecretRef)
 
   const spec: DittoServerSpec = {
     image: (s.image as string | undefined) ?? 'marmos91c/dittofs:latest',
@@ -564,10 +583,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
     podSecurityContext: opt(s.podSecurityContext),
     s3: s3Ref && {
       secretName: s3Ref.secretName as string,
-      accessKeyIdKey: (s3Ref.accessKeyIdKey as string | undefined) ?? 'accessKeyId',
-      secretAccessKeyKey: (s3Ref.secretAccessKeyKey as string | undefined) ?? 'secretAccessKey',
       endpointKey: (s3Ref.endpointKey as string | undefined) ?? 'endpoint',
-      region: (s3.region as string | undefined) ?? 'eu-west-1',
     },
     deprecated: DEPRECATED.filter(([path]) => at(s, path) !== undefined).map(
       ([path]) => `spec.${path.join('.')}`,

@@ -1,4 +1,4 @@
-import { buildConfigMap, CONFIG_KEY, configHash, renderConfig, secretDigest } from '../children/config.js'
+import { buildConfigMap, CONFIG_KEY, configHash, renderConfig } from '../children/config.js'
 import { childNames } from '../children/naming.js'
 import {
   buildPerconaCluster,
@@ -6,12 +6,13 @@ import {
   perconaState,
   withPerconaDatabase,
 } from '../children/percona.js'
-import { type ResolvedSecrets, resolveSecrets } from '../children/secrets.js'
+import { missingSecretKeys, secretDigestAnnotation } from '../children/secret-digest.js'
+import { consumedSecretRefs, type ResolvedSecrets, resolveSecrets } from '../children/secrets.js'
 import { buildServiceMonitor, wantsServiceMonitor } from '../children/service-monitor.js'
 import { buildStaticServices } from '../children/services.js'
-import { buildStatefulSet, observedSecretDigest } from '../children/statefulset.js'
+import { buildStatefulSet, containerEnv, observedSecretDigest } from '../children/statefulset.js'
 import type { ApiAdapter } from '../discovery/types.js'
-import type { DittoServerSpec } from '../dittoserver/spec.js'
+import { type DittoServerSpec, describeDeprecated } from '../dittoserver/spec.js'
 import { parseTime } from '../loose.js'
 import type { KubeObject, SyncResponse } from '../metacontroller/types.js'
 import { OPTIONAL_CHILDREN, type OptionalChild } from '../settings.js'
@@ -166,7 +167,7 @@ const optionalConditions = (
         'DeprecatedFieldsIgnored',
         'True',
         'DeprecatedFields',
-        `ignored deprecated fields: ${spec.deprecated.join(', ')} (adapters are discovered from the DittoFS API)`,
+        `ignored deprecated fields: ${describeDeprecated(spec.deprecated)}`,
       ),
     )
   }
@@ -201,6 +202,16 @@ function trustedList(adapters: ApiAdapter[], rejected: string[], lastKnown: Adap
   return [...adapters, ...carried]
 }
 
+/** The Secrets the spec names whose required keys the pod reads (the generated ones are this hook's own). */
+const userSecretNames = (spec: DittoServerSpec): Set<string> =>
+  new Set(
+    [
+      spec.jwt.secretRef?.name,
+      spec.admin.passwordSecretRef?.name,
+      spec.database.postgresSecretRef?.name,
+    ].filter((name): name is string => name !== undefined),
+  )
+
 /**
  * The longest resync asked for: the longest polling interval. Metacontroller turns it into a Go time.Duration
  * (int64 nanoseconds, about 292 years), which a huge grace period or interval would otherwise overflow.
@@ -220,10 +231,26 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
 
   // Phase A: infrastructure, from the spec alone.
   const configYaml = renderConfig(spec)
-  const digest =
-    secretDigest(observed.uid, secrets.jwtSecret, secrets.startupSecrets) ??
-    observedSecretDigest(observedStatefulSet) ??
-    'unknown'
+  const env = containerEnv(observed.name, spec)
+  const returnedSecrets = new Map(secrets.children.map((child) => [child.metadata.name, child]))
+  // The Secret the pod will read: the one in the cluster, else the one this response creates.
+  const podSecret = (name: string) =>
+    observed.secrets.get(name) ?? observed.relatedSecrets?.get(name) ?? returnedSecrets.get(name)
+  const digest = secretDigestAnnotation({
+    parentUid: observed.uid,
+    env,
+    lookup: podSecret,
+    files: consumedSecretRefs(spec)
+      .filter(({ atStartOnly }) => atStartOnly)
+      .map(({ ref }) => ref),
+    observed: observedSecretDigest(observedStatefulSet),
+  })
+  const missingSecrets = [
+    ...new Set([
+      ...secrets.missing,
+      ...missingSecretKeys(env, userSecretNames(spec), observed.relatedSecrets),
+    ]),
+  ]
   const hash = configHash(configYaml, digest)
   const { statefulSet, ignoredStorageChanges } = buildStatefulSet(
     observed.name,
@@ -277,7 +304,7 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   const configMap = observed.configMaps.get(names.config)
   const configData = (configMap?.data as Record<string, unknown> | undefined)?.[CONFIG_KEY]
   const parts = [
-    configReadiness(configMap ? configData === configYaml : undefined, secrets.missing),
+    configReadiness(configMap ? configData === configYaml : undefined, missingSecrets),
     availability(spec, observedStatefulSet),
     progress(spec, observedStatefulSet, hash),
     ...discoveryConditions(discovery, observedConditions, plan.status.length),

@@ -102,10 +102,11 @@ t.test(
 // --- the invariant checks catch what they look for
 // ----------------------------------------------------------
 
-const child = (kind: string, name: string, adapterService = false) => ({
+const child = (kind: string, name: string, adapterService = false, policyName = name): ChildRef => ({
   kind,
   name,
   adapterService,
+  policyName,
   terminating: false,
 })
 const infrastructure = [
@@ -179,6 +180,15 @@ t.test(
     const off = exchange([], [...infrastructure, service])
     off.request!.spec = {}
     t.same(policyOrderViolations([off]), [], 'no ordering without policies')
+    // A UDP Service (dittofs.io/udp-service-of) is opened by its adapter Service's policy.
+    const udp = child('Service', 'x-adapter-nfs-udp', true, 'x-adapter-nfs')
+    t.same(policyOrderViolations([exchange([policy], [...infrastructure, policy, service, udp])]), [])
+    t.same(policyOrderViolations([exchange([], [...infrastructure, udp])]), [
+      '#7: Service/x-adapter-nfs-udp answered before its NetworkPolicy was observed',
+    ])
+    t.same(policyOrderViolations([exchange([policy, udp], [...infrastructure])]), [
+      '#7: NetworkPolicy/x-adapter-nfs dropped while its Service is observed',
+    ])
   },
 )
 

@@ -208,6 +208,7 @@ t.test('roles: operator may only list adapters; middleware errors are plain text
 
   for (const [method, path] of [
     ['GET', '/api/v1/adapters/nfs'],
+    ['GET', '/api/v1/adapters/nfs/settings'],
     ['POST', '/api/v1/adapters'],
     ['GET', '/api/v1/users'],
     ['POST', '/api/v1/users'],
@@ -240,6 +241,26 @@ t.test('roles: operator may only list adapters; middleware errors are plain text
     headers: { authorization: `bearer ${operator.access_token}` },
   })
   t.equal(lowerScheme.status, 200, 'scheme is case-insensitive')
+})
+
+// pkg/controlplane/api/router.go: /adapters/{type}/settings is admin-only; models/adapter_settings.go: every
+// optional listener is off on a fresh server. The hook (polling as an operator) cannot read these: the spec declares
+// them (spec.adapterServices.listeners).
+t.test('adapter settings: admin only, every optional listener off by default', async (t) => {
+  const emu = await start(t)
+  const admin = await login(emu, 'admin', ADMIN_PASSWORD)
+  const nfs = await call(emu, 'GET', '/api/v1/adapters/nfs/settings', { token: admin.access_token })
+  t.equal(nfs.status, 200)
+  t.same(JSON.parse(nfs.text), {
+    portmapper_enabled: false,
+    portmapper_port: 10111,
+    udp_enabled: false,
+    mdns_enabled: false,
+  })
+  const smb = await call(emu, 'GET', '/api/v1/adapters/smb/settings', { token: admin.access_token })
+  t.same(JSON.parse(smb.text), { mdns_enabled: false, wsdiscovery_enabled: false })
+  const none = await call(emu, 'GET', '/api/v1/adapters/ftp/settings', { token: admin.access_token })
+  t.equal(none.status, 404)
 })
 
 t.test('users: create, conflict, password reset, delete', async (t) => {

@@ -1,6 +1,7 @@
 import type { ServiceTuning } from '../dittoserver/spec.js'
 import { asObject } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
+import type { ServicePort } from './listener-ports.js'
 import {
   adapterChildName,
   adapterPortName,
@@ -21,6 +22,8 @@ export const ADAPTER_TYPE_LABEL = 'dittofs.io/adapter-type'
 export const ADAPTER_SERVICE_LABEL = 'dittofs.io/adapter-service'
 /** The adapter's type as DittoFS names it (labels hold a sanitised form): per-type overrides are looked up by it. */
 export const ADAPTER_TYPE_ANNOTATION = 'dittofs.io/adapter-type-name'
+/** On the UDP Service of an adapter (see separateUdp): the name of its adapter Service, whose policy covers it. */
+export const UDP_COMPANION_LABEL = 'dittofs.io/udp-service-of'
 /** Longer than any adapter type discovery accepts. */
 const MAX_TYPE_LENGTH = 253
 const MAX_LABEL_VALUE = 63
@@ -47,7 +50,58 @@ export const adapterIdentity = (parent: string, type: string, port: number): Ada
   port,
 })
 
-export function buildAdapterService(parent: string, id: AdapterIdentity, tuning: ServiceTuning): KubeObject {
+/**
+ * Whether the adapter's UDP ports need a Service of their own: when `splitProtocols` asks for it (a cloud without
+ * mixed-protocol load balancers), and always when a UDP port has the number of a TCP port of the adapter Service
+ * (portmapper 111, NFS over UDP): Metacontroller's default dynamic apply merges Service ports as a map keyed by
+ * `port` (pkg/dynamic/apply/apply.go, knownMergeKeys), so 111/TCP and 111/UDP in one Service would collapse
+ * into one entry on the first update, and the NFS TCP port with it.
+ */
+export function separateUdp(id: AdapterIdentity, tuning: ServiceTuning, listeners: ServicePort[]): boolean {
+  const udp = listeners.filter((p) => p.protocol === 'UDP')
+  if (udp.length === 0) return false
+  if (tuning.splitProtocols) return true
+  const tcpNumbers = new Set([id.port, ...listeners.filter((p) => p.protocol !== 'UDP').map((p) => p.port)])
+  return udp.some((p) => tcpNumbers.has(p.port))
+}
+
+/**
+ * The adapter's Service: its own TCP port first (observedAdapterIdentity reads it back), then the listener ports,
+ * less the UDP ones when they go to buildUdpCompanion. Adding or removing a listener port updates the Service in
+ * place (same name), never the pod.
+ */
+export function buildAdapterService(
+  parent: string,
+  id: AdapterIdentity,
+  tuning: ServiceTuning,
+  listeners: ServicePort[] = [],
+): KubeObject {
+  const kept = separateUdp(id, tuning, listeners) ? listeners.filter((p) => p.protocol !== 'UDP') : listeners
+  return service(parent, id.name, id, tuning, [tcpPort(id.portName, id.port), ...kept], {})
+}
+
+/** `<adapter Service>-udp` with the UDP listener ports when they are separate (separateUdp), else undefined. */
+export function buildUdpCompanion(
+  parent: string,
+  id: AdapterIdentity,
+  tuning: ServiceTuning,
+  listeners: ServicePort[],
+): KubeObject | undefined {
+  if (!separateUdp(id, tuning, listeners)) return undefined
+  const udp = listeners.filter((p) => p.protocol === 'UDP')
+  return service(parent, udpCompanionName(id.name), id, tuning, udp, { [UDP_COMPANION_LABEL]: id.name })
+}
+
+export const udpCompanionName = (serviceName: string): string => fitName(`${serviceName}-udp`, 63)
+
+function service(
+  parent: string,
+  name: string,
+  id: AdapterIdentity,
+  tuning: ServiceTuning,
+  ports: ServicePort[],
+  extraLabels: Record<string, string>,
+): KubeObject {
   const loadBalancer = tuning.type === 'LoadBalancer'
   // The API server rejects load-balancer settings on a ClusterIP or NodePort Service; the rest still applies.
   const annotations = serviceAnnotations(tuning.type, tuning.annotations)
@@ -57,11 +111,12 @@ export function buildAdapterService(parent: string, id: AdapterIdentity, tuning:
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {
-      name: id.name,
-      labels: Object.assign(childLabels(parent), {
-        [ADAPTER_TYPE_LABEL]: id.typeLabel,
-        [ADAPTER_SERVICE_LABEL]: 'true',
-      }),
+      name,
+      labels: Object.assign(
+        childLabels(parent),
+        { [ADAPTER_TYPE_LABEL]: id.typeLabel, [ADAPTER_SERVICE_LABEL]: 'true' },
+        extraLabels,
+      ),
       annotations: Object.assign(
         annotations,
         id.type === undefined ? {} : { [ADAPTER_TYPE_ANNOTATION]: id.type },
@@ -70,7 +125,7 @@ export function buildAdapterService(parent: string, id: AdapterIdentity, tuning:
     spec: {
       type: tuning.type,
       selector: podLabels(parent),
-      ports: [tcpPort(id.portName, id.port)],
+      ports,
       ...(ranges.length > 0 ? { loadBalancerSourceRanges: [...ranges] } : {}),
       ...(trafficPolicy ? { externalTrafficPolicy: trafficPolicy } : {}),
     },
@@ -90,6 +145,13 @@ export const isAdapterService = (service: KubeObject): boolean =>
  */
 export const isParentAdapterService = (parent: string, service: KubeObject): boolean =>
   isAdapterService(service) && !Object.values(childNames(parent)).includes(service.metadata.name)
+
+export const isUdpCompanion = (service: KubeObject): boolean =>
+  typeof service.metadata?.labels?.[UDP_COMPANION_LABEL] === 'string'
+
+/** An adapter Service of `parent` that stands for an adapter (its name is the adapter's child name), not a UDP one. */
+export const isParentMainAdapterService = (parent: string, service: KubeObject): boolean =>
+  isParentAdapterService(parent, service) && !isUdpCompanion(service)
 
 export const isTerminating = (object: KubeObject): boolean =>
   typeof object.metadata?.deletionTimestamp === 'string'

@@ -8,7 +8,12 @@ import { childLabels, childNames, podLabels, userAnnotations } from './naming.js
 
 export const METRICS_SERVICE_LABEL = 'dittofs.io/metrics-service'
 
-export const tcpPort = (name: string, port: number) => ({ name, port, targetPort: port, protocol: 'TCP' })
+export const tcpPort = (name: string, port: number) => ({
+  name,
+  port,
+  targetPort: port,
+  protocol: 'TCP' as const,
+})
 
 /** Forbidden by the API server on anything but a LoadBalancer, like `spec.loadBalancerSourceRanges`. */
 export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges'

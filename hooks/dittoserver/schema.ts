@@ -164,6 +164,19 @@ const serviceTuning = {
   externalTrafficPolicy: { type: 'string', enum: ['Cluster', 'Local'] },
 } as const
 
+const adapterServiceTuning = {
+  ...serviceTuning,
+  splitProtocols: {
+    type: 'boolean',
+    description:
+      'Put every UDP listener port in a second Service <name>-udp (those sharing a number with a TCP port always ' +
+      'are). A LoadBalancer with both TCP and UDP ports needs Kubernetes >= 1.26 (MixedProtocolLBService) and a ' +
+      'cloud that supports it.',
+  },
+} as const
+
+const listenerFlag = (description: string) => ({ type: 'boolean', default: false, description }) as const
+
 /**
  * CEL: the metrics port must not collide with the API port while metrics are enabled. Written against the
  * object after API-server defaulting, which only fills fields of objects that are present, hence the `has()`
@@ -419,7 +432,7 @@ export const specSchema = {
       type: 'object',
       description: 'One Service per active DittoFS adapter.',
       properties: {
-        ...serviceTuning,
+        ...adapterServiceTuning,
         type: { ...serviceTuning.type, default: 'LoadBalancer' },
         removalGracePeriod: duration(
           'How long a vanished adapter keeps its Service.',
@@ -434,7 +447,34 @@ export const specSchema = {
         overrides: {
           type: 'object',
           description: 'Per adapter type (e.g. nfs, smb) settings that win over the ones above.',
-          additionalProperties: { type: 'object', properties: serviceTuning },
+          additionalProperties: { type: 'object', properties: adapterServiceTuning },
+        },
+        listeners: {
+          type: 'object',
+          description:
+            'Optional DittoFS listeners to expose on the adapter Services and NetworkPolicies. DittoFS opens them ' +
+            'only when enabled in its adapter settings (dfsctl adapter settings nfs|smb update; all off by ' +
+            'default), which the operator account the hook polls with cannot read: declare what you enabled.',
+          properties: {
+            nfs: {
+              type: 'object',
+              properties: {
+                portmapper: listenerFlag(
+                  'portmapper_enabled: the portmapper, TCP and UDP, exposed on port 111.',
+                ),
+                portmapperPort: port('portmapper_port: where DittoFS listens for it.', 10111),
+                udp: listenerFlag('udp_enabled: NLM, NSM and MOUNT over UDP on the NFS port.'),
+                mdns: listenerFlag('mdns_enabled: mDNS on 5353/UDP.'),
+              },
+            },
+            smb: {
+              type: 'object',
+              properties: {
+                mdns: listenerFlag('mdns_enabled: mDNS on 5353/UDP.'),
+                wsDiscovery: listenerFlag('wsdiscovery_enabled: WS-Discovery on 3702/UDP and 5357/TCP.'),
+              },
+            },
+          },
         },
       },
     },

@@ -25,6 +25,14 @@ export interface ServiceTuning {
   annotations: Record<string, string>
   loadBalancerSourceRanges?: string[]
   externalTrafficPolicy?: TrafficPolicy
+  /** UDP ports in a second Service `<name>-udp`, for clouds without mixed-protocol load balancers. */
+  splitProtocols?: boolean
+}
+
+/** The optional DittoFS listeners the user enabled in its adapter settings (see children/listener-ports.ts). */
+export interface AdapterListeners {
+  nfs: { portmapper: boolean; portmapperPort: number; udp: boolean; mdns: boolean }
+  smb: { mdns: boolean; wsDiscovery: boolean }
 }
 
 /**
@@ -151,6 +159,7 @@ export interface DittoServerSpec {
     overrides: Record<string, Partial<ServiceTuning>>
     removalGraceMs: number
     loadBalancerTimeoutMs: number
+    listeners: AdapterListeners
   }
   networkPolicy: { enabled: boolean; from: Record<string, unknown>[] }
   resources?: Record<string, unknown>
@@ -291,7 +300,22 @@ const tuning = (raw: Obj): Partial<ServiceTuning> => {
     out.loadBalancerSourceRanges = raw.loadBalancerSourceRanges as string[]
   if (raw.externalTrafficPolicy !== undefined)
     out.externalTrafficPolicy = raw.externalTrafficPolicy as TrafficPolicy
+  if (raw.splitProtocols !== undefined) out.splitProtocols = raw.splitProtocols as boolean
   return out
+}
+
+const listenersOf = (raw: Obj): AdapterListeners => {
+  const nfs = obj(raw.nfs)
+  const smb = obj(raw.smb)
+  return {
+    nfs: {
+      portmapper: nfs.portmapper === true,
+      portmapperPort: (nfs.portmapperPort as number | undefined) ?? 10111,
+      udp: nfs.udp === true,
+      mdns: nfs.mdns === true,
+    },
+    smb: { mdns: smb.mdns === true, wsDiscovery: smb.wsDiscovery === true },
+  }
 }
 
 const ldapOf = (l: Obj): LdapSpec => ({
@@ -573,6 +597,7 @@ function resolveSpec(raw: Obj, policy: SpecPolicy): SpecResult {
       ),
       removalGraceMs: 0,
       loadBalancerTimeoutMs: 0,
+      listeners: listenersOf(obj(adapterServices.listeners)),
     },
     networkPolicy: {
       enabled: networkPolicy.enabled === true,

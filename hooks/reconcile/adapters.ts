@@ -2,17 +2,21 @@ import {
   type AdapterIdentity,
   adapterIdentity,
   buildAdapterService,
+  buildUdpCompanion,
   isParentAdapterService,
+  isParentMainAdapterService,
   isTerminating,
   isValidPort,
   loadBalancerEndpoints,
   observedAdapterIdentity,
+  separateUdp,
 } from '../children/adapter-services.js'
+import { listenerPorts, type ServicePort } from '../children/listener-ports.js'
 import { adapterChildName } from '../children/naming.js'
 import { buildAdapterPolicy, buildBaselinePolicy } from '../children/network-policies.js'
 import { MAX_ADAPTERS } from '../discovery/client.js'
 import type { ApiAdapter } from '../discovery/types.js'
-import { adapterServiceTuning, type ServiceTuning } from '../dittoserver/spec.js'
+import { adapterServiceTuning, type DittoServerSpec, type ServiceTuning } from '../dittoserver/spec.js'
 import { asObject, formatTime, parseTime } from '../loose.js'
 import type { KubeObject } from '../metacontroller/types.js'
 import type { AdapterPlan, AdapterPlanInput, AdapterStatus } from './adapter-types.js'
@@ -166,6 +170,8 @@ function resolveAdapters(input: AdapterPlanInput): KnownAdapter[] {
 interface PlannedService {
   id: AdapterIdentity
   tuning: ServiceTuning
+  /** The declared DittoFS listener ports this adapter's Service (and policy) carry besides its own. */
+  listeners: ServicePort[]
   /** Undefined for a Service kept only because it is observed and nothing is known about its adapter. */
   adapter?: KnownAdapter
   observed?: KubeObject
@@ -188,7 +194,7 @@ function unaccountedServices(input: AdapterPlanInput, known: KnownAdapter[]): Ku
   return [...input.observedServices]
     .filter(
       ([name, service]) =>
-        isParentAdapterService(input.parentName, service) && !isTerminating(service) && !named.has(name),
+        isParentMainAdapterService(input.parentName, service) && !isTerminating(service) && !named.has(name),
     )
     .sort(([a], [b]) => compareText(a, b))
     .map(([, service]) => service)
@@ -199,6 +205,9 @@ export function reservedPorts(spec: AdapterPlanInput['spec']): Set<number> {
   return new Set(spec.metrics.enabled ? [spec.apiPort, spec.metrics.port] : [spec.apiPort])
 }
 
+const listenersOf = (spec: DittoServerSpec, id: AdapterIdentity): ServicePort[] =>
+  listenerPorts(id.type ?? id.typeLabel, id.port, spec.adapterServices.listeners)
+
 function planServices(input: AdapterPlanInput, known: KnownAdapter[]): PlannedService[] {
   const { parentName, spec, observedServices, observedPolicies, finalizing } = input
   const reserved = reservedPorts(spec)
@@ -206,7 +215,8 @@ function planServices(input: AdapterPlanInput, known: KnownAdapter[]): PlannedSe
   for (const adapter of known.filter(hasService)) {
     const id = adapterIdentity(parentName, adapter.type, adapter.port)
     if (!planned.has(id.name) && !reserved.has(id.port)) {
-      planned.set(id.name, { id, tuning: adapterServiceTuning(spec, adapter.type), adapter, returned: false })
+      const tuning = adapterServiceTuning(spec, adapter.type)
+      planned.set(id.name, { id, tuning, listeners: listenersOf(spec, id), adapter, returned: false })
     }
   }
   for (const service of unaccountedServices(input, known)) {
@@ -215,6 +225,7 @@ function planServices(input: AdapterPlanInput, known: KnownAdapter[]): PlannedSe
       planned.set(id.name, {
         id,
         tuning: adapterServiceTuning(spec, id.type ?? id.typeLabel),
+        listeners: listenersOf(spec, id),
         returned: false,
       })
     }
@@ -236,14 +247,14 @@ function planPolicies(input: AdapterPlanInput, planned: PlannedService[]): KubeO
   const ids = new Map(planned.map((service) => [service.id.name, service.id]))
   const reserved = reservedPorts(spec)
   for (const [name, service] of input.observedServices) {
-    if (ids.has(name) || !isParentAdapterService(parentName, service)) continue
+    if (ids.has(name) || !isParentMainAdapterService(parentName, service)) continue
     const id = observedAdapterIdentity(parentName, service)
     // A Service on the API or metrics port is being removed: its port is the baseline policy's business.
     if (id && !reserved.has(id.port)) ids.set(name, id)
   }
   const adapterPolicies = [...ids.values()]
     .sort((a, b) => compareText(a.name, b.name))
-    .map((id) => buildAdapterPolicy(parentName, spec, id))
+    .map((id) => buildAdapterPolicy(parentName, spec, id, listenersOf(spec, id)))
   return [buildBaselinePolicy(parentName, spec, input.hookPeer), ...adapterPolicies]
 }
 
@@ -289,6 +300,11 @@ const formatDuration = (ms: number): string => {
 }
 
 const names = (list: string[]): string => list.join(', ')
+
+/** The adapter Service keeps UDP listener ports next to its TCP ones. */
+const mixesProtocols = (service: PlannedService): boolean =>
+  service.listeners.some((p) => p.protocol === 'UDP') &&
+  !separateUdp(service.id, service.tuning, service.listeners)
 
 interface Readiness {
   condition: Condition
@@ -356,6 +372,16 @@ function readiness(
         'On bare metal, install a load-balancer implementation such as MetalLB, or set ' +
         'spec.adapterServices.type (or a per-type override) to NodePort.',
     )
+    const mixed = planned
+      .filter((s) => timedOut.includes(s.id.name) && mixesProtocols(s))
+      .map((s) => s.id.name)
+    if (mixed.length > 0) {
+      parts.push(
+        `${names(mixed)} mix TCP and UDP ports, which a LoadBalancer supports only from Kubernetes 1.26 ` +
+          '(MixedProtocolLBService) and on clouds that implement it; spec.adapterServices.splitProtocols ' +
+          '(or a per-type override) puts the UDP ports in a Service of their own.',
+      )
+    }
   }
   if (pending.length > 0) parts.push(`Waiting for an external address for ${names(pending)}.`)
   if (creating.length > 0) parts.push(`Creating ${names(creating)}.`)
@@ -414,7 +440,11 @@ export function planAdapters(input: AdapterPlanInput): AdapterPlan {
   const services = planned
     .filter((service) => service.returned)
     .sort((a, b) => compareText(a.id.name, b.id.name))
-    .map((service) => buildAdapterService(input.parentName, service.id, service.tuning))
+    .flatMap(({ id, tuning, listeners }) => {
+      const companion = buildUdpCompanion(input.parentName, id, tuning, listeners)
+      const main = buildAdapterService(input.parentName, id, tuning, listeners)
+      return companion ? [main, companion] : [main]
+    })
   const children = [...planPolicies(input, planned), ...services]
 
   const { condition: ready, deadlines } = readiness(input, known, planned, remainingAdapterServices)

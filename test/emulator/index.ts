@@ -86,6 +86,11 @@ export interface Emulator {
 }
 
 export const ROLES = ['user', 'admin', 'operator'] as const
+/** The listener settings of a fresh DittoFS v0.29.0 (pkg/controlplane/models/adapter_settings.go): all off. */
+export const DEFAULT_SETTINGS: Record<string, Record<string, unknown>> = {
+  nfs: { portmapper_enabled: false, portmapper_port: 10111, udp_enabled: false, mdns_enabled: false },
+  smb: { mdns_enabled: false, wsdiscovery_enabled: false },
+}
 export const ADMIN_USERNAME = 'admin'
 export const DEFAULT_ADAPTERS: EmulatorAdapter[] = [
   { type: 'nfs', port: 12049, enabled: true },
@@ -454,6 +459,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         const adapter = adapters.find((a) => a.type === params[0])
         if (adapter === undefined) return sendProblem(res, 404, 'Adapter not found')
         sendJson(res, 200, adapterView(adapter))
+      },
+    },
+    {
+      // Admin only, like every /adapters/{type}/... route (pkg/controlplane/api/router.go): the operator account
+      // the hook polls with cannot see which optional listeners (portmapper, UDP, mDNS, WS-Discovery) are on.
+      method: 'GET',
+      path: ['api', 'v1', 'adapters', '*', 'settings'],
+      access: 'admin',
+      handle: ({ res, params }) => {
+        const adapter = adapters.find((a) => a.type === params[0])
+        if (adapter === undefined) return sendProblem(res, 404, 'Adapter not found')
+        sendJson(res, 200, DEFAULT_SETTINGS[adapter.type] ?? {})
       },
     },
     {

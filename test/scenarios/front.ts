@@ -14,6 +14,8 @@ export interface ChildRef {
   name: string
   /** An adapter Service (label `dittofs.io/adapter-service: "true"`). */
   adapterService: boolean
+  /** The NetworkPolicy that opens an adapter Service's ports: its own name, or for a UDP Service its adapter's. */
+  policyName: string
   /** Observed with a deletionTimestamp. */
   terminating: boolean
 }
@@ -76,6 +78,7 @@ function childRefs(objects: unknown[]): ChildRef[] {
       kind: String(obj.kind),
       name: String(meta.name),
       adapterService: obj.kind === 'Service' && labels['dittofs.io/adapter-service'] === 'true',
+      policyName: String(labels['dittofs.io/udp-service-of'] ?? meta.name),
       terminating: typeof meta.deletionTimestamp === 'string',
     }
   })

@@ -69,13 +69,15 @@ export function policyOrderViolations(exchanges: Exchange[]): string[] {
     if (!policies) continue
     for (const service of response.children.filter((c) => c.adapterService)) {
       const observed = has(request.observed, 'Service', service.name)
-      if (!observed && !has(request.observed, 'NetworkPolicy', service.name)) {
+      if (!observed && !has(request.observed, 'NetworkPolicy', service.policyName)) {
         problems.push(`#${exchange.seq}: ${ref(service)} answered before its NetworkPolicy was observed`)
       }
     }
     for (const service of request.observed.filter((c) => c.adapterService)) {
-      if (!has(response.children, 'NetworkPolicy', service.name)) {
-        problems.push(`#${exchange.seq}: NetworkPolicy/${service.name} dropped while its Service is observed`)
+      if (!has(response.children, 'NetworkPolicy', service.policyName)) {
+        problems.push(
+          `#${exchange.seq}: NetworkPolicy/${service.policyName} dropped while its Service is observed`,
+        )
       }
     }
   }

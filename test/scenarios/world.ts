@@ -62,6 +62,8 @@ export interface WorldOptions {
   podReadyDelayMs?: number
   /** Virtual ms until a LoadBalancer gets its address; null = never. */
   lbProvisionDelayMs?: number | null
+  /** Whether the cloud builds load balancers mixing TCP and UDP (default true, Kubernetes >= 1.26). */
+  mixedProtocolLoadBalancers?: boolean
   lbCleanupDelayMs?: number
   /** DITTOFS_API_TIMEOUT_MS (real time); the default leaves room for a busy machine. */
   apiTimeoutMs?: number
@@ -172,6 +174,9 @@ export class World {
       cluster: this.cluster,
       provisionDelayMs: options.lbProvisionDelayMs === undefined ? 30_000 : options.lbProvisionDelayMs,
       cleanupDelayMs: options.lbCleanupDelayMs ?? 10_000,
+      ...(options.mixedProtocolLoadBalancers === undefined
+        ? {}
+        : { mixedProtocol: options.mixedProtocolLoadBalancers }),
     })
     this.#unwatch = this.cluster.watch(({ type, object, oldObject }) => {
       if (object.metadata.namespace === this.namespace) {

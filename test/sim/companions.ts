@@ -245,6 +245,21 @@ export interface CloudControllerOptions {
   cleanupDelayMs?: number
   /** The address for the n-th load balancer (default 203.0.113.<10+n>). */
   addressFor?: (service: KubeObject, n: number) => LoadBalancerAddress
+  /**
+   * Whether this cloud builds load balancers that mix TCP and UDP ports (MixedProtocolLBService, GA in Kubernetes
+   * 1.26; some providers still refuse). Default true. When false, such a Service never gets an address.
+   */
+  mixedProtocol?: boolean
+}
+
+/** The protocols of a Service's ports (TCP when a port names none, as the API server defaults it). */
+const protocolsOf = (svc: KubeObject): Set<string> => {
+  const ports = field(svc, 'spec', 'ports')
+  return new Set(
+    (Array.isArray(ports) ? ports : []).map((p) =>
+      isObject(p) && typeof p.protocol === 'string' ? p.protocol : 'TCP',
+    ),
+  )
 }
 
 interface LoadBalancerState {
@@ -258,6 +273,7 @@ export class CloudController {
   readonly clock: VirtualClock
   provisionDelayMs: number | null
   cleanupDelayMs: number
+  readonly mixedProtocol: boolean
   /** Load balancers provisioned (ingress assigned) and torn down. */
   created = 0
   deleted = 0
@@ -270,6 +286,7 @@ export class CloudController {
     this.clock = options.clock ?? options.cluster.clock
     this.provisionDelayMs = options.provisionDelayMs === undefined ? 3000 : options.provisionDelayMs
     this.cleanupDelayMs = options.cleanupDelayMs ?? 2000
+    this.mixedProtocol = options.mixedProtocol ?? true
     this.#addressFor = options.addressFor ?? ((_service, n) => ({ ip: `203.0.113.${10 + n}` }))
     this.#watch = new KindWatch({
       cluster: this.cluster,
@@ -340,7 +357,13 @@ export class CloudController {
           draft.metadata.finalizers = [...(draft.metadata.finalizers ?? []), LB_CLEANUP_FINALIZER]
         })
       }
-      if (!state.provisioned && state.provisionTimer === undefined && this.provisionDelayMs !== null) {
+      const refused = !this.mixedProtocol && protocolsOf(svc).size > 1
+      if (
+        !state.provisioned &&
+        state.provisionTimer === undefined &&
+        this.provisionDelayMs !== null &&
+        !refused
+      ) {
         const lb = state
         lb.provisionTimer = this.clock.setTimer(
           this.provisionDelayMs,

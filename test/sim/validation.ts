@@ -138,10 +138,18 @@ function secretProblems(obj: KubeObject): string[] {
   return problems
 }
 
+/** IANA_SVC_NAME, as apimachinery's IsValidPortName: 1-15 of [a-z0-9-], a letter, no leading, trailing or double dash. */
+const validPortName = (name: string): boolean =>
+  name.length <= 15 &&
+  /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(name) &&
+  /[a-z]/.test(name) &&
+  !name.includes('--')
+
 function serviceProblems(obj: KubeObject): string[] {
   const problems: string[] = []
   const ports = objectItems(field(obj, 'spec', 'ports'))
   const names = new Set<string>()
+  const numbers = new Set<string>()
   ports.forEach((port, i) => {
     const number = port.port
     if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) {
@@ -151,9 +159,18 @@ function serviceProblems(obj: KubeObject): string[] {
       problems.push(`spec.ports[${i}].name: Required value`)
     }
     if (typeof port.name === 'string' && port.name !== '') {
+      if (!validPortName(port.name)) problems.push(`spec.ports[${i}].name: Invalid value: "${port.name}"`)
       if (names.has(port.name)) problems.push(`spec.ports[${i}].name: Duplicate value: "${port.name}"`)
       names.add(port.name)
     }
+    // The same port number may appear once per protocol (111/TCP and 111/UDP), never twice for one.
+    const protocol = port.protocol ?? 'TCP'
+    if (!['TCP', 'UDP', 'SCTP'].includes(String(protocol))) {
+      problems.push(`spec.ports[${i}].protocol: Unsupported value: ${JSON.stringify(protocol)}`)
+    }
+    const key = `${String(number)}/${String(protocol)}`
+    if (numbers.has(key)) problems.push(`spec.ports[${i}]: Duplicate value: ${key}`)
+    numbers.add(key)
   })
   return problems
 }

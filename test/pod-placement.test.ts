@@ -46,6 +46,17 @@ t.test('a spec without the new fields renders the StatefulSet stored before they
     // The one deliberate change (issue 16.1): 45 s could SIGKILL DittoFS mid-flush. A one-time restart on upgrade.
     t.equal(expected.spec.template.spec.terminationGracePeriodSeconds, 45, `${name}: stored with 45 s`)
     expected.spec.template.spec.terminationGracePeriodSeconds = DEFAULT_TERMINATION_GRACE_SECONDS
+    // The other (issue 16.3), only where spec.s3 is set: the AWS_* variables DittoFS never reads are gone
+    // (pkg/block/remote/s3/store.go); AWS_ENDPOINT_URL, which the SDK does read, stays where it was.
+    const container = expected.spec.template.spec.containers[0]
+    const ignoredByServer = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']
+    const kept = container.env.filter((e: Any) => !ignoredByServer.includes(e.name))
+    t.equal(
+      container.env.length - kept.length,
+      (raw as Any).s3 ? ignoredByServer.length : 0,
+      `${name}: the ignored AWS_* variables were injected exactly when spec.s3 was set`,
+    )
+    container.env = kept
     t.equal(JSON.stringify(statefulSetOf(raw)), JSON.stringify(expected), `${name}: byte-identical`)
   }
 })

@@ -446,14 +446,30 @@ t.test('customize asks for every Secret the new fields name', async (t) => {
     controller: {} as never,
     parent: parent(spec),
   })
+  // The generated Secrets' Go operator names are asked for too (migration, test/migration-secrets.test.ts).
+  const generated = [
+    'ditto-admin-bootstrap-credentials',
+    'ditto-admin-credentials',
+    'ditto-jwt-secret',
+    'ditto-operator-credentials',
+  ]
   t.same(answer.relatedResources, [
-    { apiVersion: 'v1', resource: 'secrets', namespace: 'storage', names: ['krb', 'ldap', 'scrape'] },
+    {
+      apiVersion: 'v1',
+      resource: 'secrets',
+      namespace: 'storage',
+      names: [...generated, 'krb', 'ldap', 'scrape'],
+    },
   ])
   const off = customize({
     controller: {} as never,
     parent: parent({ ...spec, metrics: { ...spec.metrics, enabled: false } }),
   })
-  t.same(off.relatedResources[0]?.names, ['krb', 'ldap'], 'a token the pod does not mount is not asked for')
+  t.same(
+    off.relatedResources[0]?.names,
+    [...generated, 'krb', 'ldap'],
+    'a token the pod does not mount is not asked for',
+  )
 })
 
 // The rule (README "Secrets and restarts"): a Secret value the server reads only at start is in the config hash, a

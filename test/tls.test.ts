@@ -90,7 +90,15 @@ t.test(
           controlPlane: { certSecretName: 'api-tls', clientCASecretName: 'clients' },
         }),
       }).relatedResources[0]?.names,
-      ['api-tls', 'clients'],
+      [
+        'api-tls',
+        'clients',
+        // The generated Secrets' Go operator names (migration, test/migration-secrets.test.ts).
+        'ditto-admin-bootstrap-credentials',
+        'ditto-admin-credentials',
+        'ditto-jwt-secret',
+        'ditto-operator-credentials',
+      ],
     )
   },
 )

@@ -1,0 +1,173 @@
+// What the real API server accepts and refuses: every manifest we ship, every example and upstream-era
+// DittoServer, invalid DittoServers (refused with the CRD's message), and DittoServer names: each name the API
+// server accepts either works end to end or is refused at admission by the CRD, saying why.
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import t from 'tap'
+import { parseAllDocuments } from 'yaml'
+import { collectionPath, type KubeObject } from './kube.js'
+import { repoRoot } from './layout.js'
+import {
+  type Cluster,
+  cluster,
+  createNamespace,
+  deleteNamespace,
+  dittoServer,
+  dittoServersPath,
+  KubeError,
+  kubectl,
+  waitUntil,
+} from './support.js'
+
+const c: Cluster = cluster()
+const ns = await createNamespace(c, 'admission')
+t.teardown(async () => {
+  await deleteNamespace(c, ns)
+  c.kube.close()
+})
+
+const yamlObjects = (file: string): KubeObject[] =>
+  parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null)
+
+/** Creates with dryRun=All: the API server runs validation and admission, stores nothing. */
+async function dryRunCreate(
+  object: KubeObject,
+): Promise<{ ok: true } | { ok: false; status: number; message: string }> {
+  try {
+    await c.kube.create(`${dittoServersPath(ns)}?dryRun=All&fieldValidation=Strict`, {
+      ...object,
+      metadata: { ...object.metadata, namespace: ns },
+    })
+    return { ok: true }
+  } catch (error) {
+    if (error instanceof KubeError) return { ok: false, status: error.status, message: error.message }
+    throw error
+  }
+}
+
+t.test('every file in manifests/ applies (server-side dry run, strict field validation)', async (t) => {
+  const result = kubectl(c.layout, ['apply', '--dry-run=server', '--validate=strict', '-k', 'manifests/'])
+  t.equal(result.status, 0, result.stderr)
+  const listed = readFileSync(path.join(repoRoot, 'manifests/kustomization.yaml'), 'utf8')
+  const files = readdirSync(path.join(repoRoot, 'manifests'), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && !f.startsWith('examples'))
+  t.ok(files.length >= 8)
+  for (const file of files) t.ok(listed.includes(`- ${file}`), `${file} is part of the kustomization`)
+  for (const object of yamlObjects(path.join(repoRoot, 'manifests/compositecontroller.yaml'))) {
+    t.equal(object.kind, 'CompositeController')
+  }
+})
+
+t.test('our examples and every upstream-era DittoServer are accepted', async (t) => {
+  const exampleDir = path.join(repoRoot, 'manifests/examples')
+  const fixtures = path.resolve(repoRoot, '../shared/reference/fixtures/dittofs')
+  const files = [
+    ...readdirSync(exampleDir).map((f) => path.join(exampleDir, f)),
+    ...(existsSync(fixtures)
+      ? readdirSync(fixtures)
+          .filter((f) => /^dittoserver-.*\.yaml$/.test(f))
+          .map((f) => path.join(fixtures, f))
+      : []),
+  ]
+  t.ok(files.length >= 2)
+  for (const file of files) {
+    for (const object of yamlObjects(file)) {
+      const { status: _status, ...withoutStatus } = object
+      t.same(await dryRunCreate(withoutStatus as KubeObject), { ok: true }, `${path.basename(file)} accepted`)
+    }
+  }
+})
+
+t.test('invalid DittoServers are refused by the API server with the CRD message', async (t) => {
+  const storage = { metadataSize: '1Gi' }
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['replicas above 1', { storage, replicas: 3 }, /spec\.replicas.*less than or equal to 1/],
+    ['a size that is not a quantity', { storage: { metadataSize: 'ten' } }, /spec\.storage\.metadataSize/],
+    [
+      'a polling interval that is not a duration',
+      { storage, adapterDiscovery: { pollingInterval: 'soon' } },
+      /spec\.adapterDiscovery\.pollingInterval/,
+    ],
+    ['no storage', {}, /spec\.storage: Required value/],
+    [
+      'an unknown database',
+      { storage, database: { type: 'mysql' } },
+      /spec\.database\.type: Unsupported value: "mysql"/,
+    ],
+    ['a port out of range', { storage, controlPlane: { port: 70000 } }, /spec\.controlPlane\.port/],
+    ['an unknown field', { storage, bogus: true }, /unknown field "spec\.bogus"/],
+    [
+      'the metrics port equal to the API port',
+      { storage, metrics: { enabled: true, port: 8080 } },
+      /metrics/,
+    ],
+  ]
+  for (const [name, spec, message] of cases) {
+    const result = await dryRunCreate(dittoServer('invalid', ns, spec))
+    t.equal(result.ok, false, `${name}: refused`)
+    if (!result.ok) {
+      t.equal(result.status, 422, `${name}: 422 Invalid`)
+      t.match(result.message, message, `${name}: the message names the field`)
+    }
+  }
+})
+
+// Names the API server accepts for a DittoServer (a DNS-1123 subdomain, up to 253 characters). Each must either
+// be refused at admission (the CRD's rule on metadata.name, with a message) or work end to end: every
+// infrastructure child accepted and the StatefulSet's pod created.
+const NAMES = [
+  'plain-name',
+  '1starts-with-digit',
+  'has.dot',
+  'n'.repeat(45),
+  'n'.repeat(63),
+  'n'.repeat(64),
+  'n'.repeat(253),
+]
+
+t.test('every DittoServer name either works end to end or is refused at admission saying why', async (t) => {
+  for (const name of NAMES) {
+    const label = name.length > 30 ? `${name.slice(0, 8)}…(${name.length})` : name
+    let uid: string
+    try {
+      // One replica: the StatefulSet's pod is the child with the strictest name rules.
+      const created = await c.kube.create(
+        dittoServersPath(ns),
+        dittoServer(name, ns, { storage: { metadataSize: '1Gi' } }),
+      )
+      uid = created.metadata.uid!
+    } catch (error) {
+      t.ok(error instanceof KubeError && error.status === 422, `${label}: refused as Invalid`)
+      t.match((error as Error).message, /metadata\.name/, `${label}: the message names metadata.name`)
+      continue
+    }
+    const outcome = await waitUntil(
+      `${label}: children and pod, or an InvalidSpec status`,
+      async () => {
+        const parent = await c.kube.get(`${dittoServersPath(ns)}/${name}`)
+        const ready = (parent.status?.conditions as any[] | undefined)?.find((x) => x.type === 'Ready')
+        if (ready?.reason === 'InvalidSpec') return `invalid: ${ready.message}`
+        const sts = (await c.kube.list(collectionPath('apps/v1', 'statefulsets', ns))).items.find((s) =>
+          s.metadata.ownerReferences?.some((o) => o.uid === uid),
+        )
+        if (!sts) return undefined
+        const pods = await c.kube.list(collectionPath('v1', 'pods', ns))
+        return (
+          pods.items.some((p) => p.metadata.ownerReferences?.some((o) => o.uid === sts.metadata.uid)) &&
+          'works'
+        )
+      },
+      90_000,
+    ).catch((error: Error) => `neither: ${error.message}`)
+    t.equal(outcome, 'works', `${label}: works end to end`)
+    await c.kube.delete(`${dittoServersPath(ns)}/${name}`)
+    await waitUntil(
+      `${label} deleted`,
+      async () => !(await c.kube.find(`${dittoServersPath(ns)}/${name}`)),
+      120_000,
+    )
+  }
+})

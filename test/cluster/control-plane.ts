@@ -142,7 +142,7 @@ export function makePki(state: string): void {
 
 /** Static bearer tokens: an admin, the controller manager, Metacontroller as its production ServiceAccount
  * (so the RBAC from its production manifests is what authorises it) and the node agent. */
-function writeTokens(layout: Layout): void {
+export function writeTokens(layout: Layout): void {
   const { tokens } = layout
   const lines = [
     `${tokens.admin},cluster-admin,uid-admin,"system:masters"`,

@@ -4,7 +4,15 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+/** The checkout: the nearest folder above this file with a package.json (this file also runs from dist/). */
+function findRepoRoot(from: string): string {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir
+  }
+  throw new Error(`no package.json above ${from}`)
+}
+
+export const repoRoot = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)))
 /** The git-ignored folder holding `env` (KEY=value lines for people and other tests). */
 export const clusterDir = path.join(repoRoot, '.cluster')
 export const envFile = path.join(clusterDir, 'env')

@@ -14,8 +14,9 @@ ETCD_VERSION="v3.6.8"              # go.etcd.io/etcd/server/v3, the version Kube
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/dittofs-hooks"
-METACONTROLLER_SRC="${METACONTROLLER_SRC:-$REPO/../../shared/third_party/metacontroller-$METACONTROLLER_VERSION}"
-[ -d "$METACONTROLLER_SRC" ] || METACONTROLLER_SRC="/work/shared/third_party/metacontroller-$METACONTROLLER_VERSION"
+# The snapshot beside the checkout: ../shared (a clone) or ../../shared (a worktree under wt/).
+METACONTROLLER_SRC="${METACONTROLLER_SRC:-$REPO/../shared/third_party/metacontroller-$METACONTROLLER_VERSION}"
+[ -d "$METACONTROLLER_SRC" ] || METACONTROLLER_SRC="$REPO/../../shared/third_party/metacontroller-$METACONTROLLER_VERSION"
 export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -trimpath"
 NICE=(nice -n 10)
 

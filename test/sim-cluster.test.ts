@@ -487,3 +487,23 @@ t.test('API server defaults and immutable fields', async (t) => {
     })
   })
 })
+
+t.test(
+  'a status write gets the API server defaults: ipMode VIP on a load-balancer ingress with an ip',
+  async (t) => {
+    const cluster = new Cluster({ clock: new VirtualClock() })
+    const svc = cluster.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'lb', namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    })
+    const written = cluster.updateStatus({
+      ...svc,
+      status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }, { hostname: 'lb.example.com' }] } },
+    })
+    t.same(written.status, {
+      loadBalancer: { ingress: [{ ip: '192.0.2.1', ipMode: 'VIP' }, { hostname: 'lb.example.com' }] },
+    })
+  },
+)

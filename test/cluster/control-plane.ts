@@ -22,6 +22,7 @@ import {
   pki,
   repoRoot,
   saveLayout,
+  sharedDir,
 } from './layout.js'
 import {
   freePort,
@@ -33,13 +34,8 @@ import {
   waitFor,
 } from './processes.js'
 
-const METACONTROLLER_SNAPSHOT = path.resolve(repoRoot, '../shared/third_party/metacontroller-v4.17.2')
-const METACONTROLLER_SNAPSHOT_FALLBACK = '/work/shared/third_party/metacontroller-v4.17.2'
 export const metacontrollerManifests = () =>
-  path.join(
-    existsSync(METACONTROLLER_SNAPSHOT) ? METACONTROLLER_SNAPSHOT : METACONTROLLER_SNAPSHOT_FALLBACK,
-    'manifests/production',
-  )
+  path.join(sharedDir(), 'third_party/metacontroller-v4.17.2/manifests/production')
 
 /** Runs scripts/cluster-build.sh (idempotent; builds only what the cache lacks) and returns the bin folders. */
 export function buildBinaries(): Binaries {
@@ -222,6 +218,9 @@ export function apiserverSpec(layout: Layout): ProcessSpec {
       '--endpoint-reconciler-type=none',
       `--cert-dir=${path.join(layout.state, 'apiserver-certs')}`,
       '--profiling=false',
+      // Kubernetes 1.36 relaxes Service names to DNS-1123 labels (beta, on by default); users run 1.30-1.36, so
+      // children are checked against the older, stricter rule (DNS-1035: a Service name starts with a letter).
+      '--feature-gates=RelaxedServiceNameValidation=false',
       '--v=1',
     ],
   }

@@ -13,6 +13,12 @@ function findRepoRoot(from: string): string {
 }
 
 export const repoRoot = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)))
+/** The reference and third-party folder beside the checkout (../shared; ../../shared from a worktree). */
+export function sharedDir(): string {
+  const candidates = [path.resolve(repoRoot, '../shared'), path.resolve(repoRoot, '../../shared')]
+  return candidates.find((dir) => existsSync(path.join(dir, 'third_party'))) ?? candidates[0]!
+}
+
 /** The git-ignored folder holding `env` (KEY=value lines for people and other tests). */
 export const clusterDir = path.join(repoRoot, '.cluster')
 export const envFile = path.join(clusterDir, 'env')

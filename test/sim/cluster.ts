@@ -15,7 +15,7 @@
  */
 
 import { rfc3339, VirtualClock } from './clock.js'
-import { applyServerDefaults } from './defaults.js'
+import { applyServerDefaults, applyStatusDefaults } from './defaults.js'
 import { ApiError } from './errors.js'
 import { clone, deepEqual } from './json.js'
 import { selectorMatches } from './labels.js'
@@ -195,6 +195,7 @@ export class Cluster {
     const obj = clone(old)
     if (input.status === undefined) delete obj.status
     else obj.status = clone(input.status)
+    applyStatusDefaults(obj)
     if (type.schema) pruneObject(obj, type.schema)
     if (deepEqual(obj, old)) return clone(old)
     return this.#write(obj, old)

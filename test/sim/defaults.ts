@@ -38,6 +38,17 @@ export function applyServerDefaults(obj: KubeObject, old: KubeObject | undefined
   }
 }
 
+/**
+ * Defaulting on a status write. The real API server (1.30+, LoadBalancerIPMode) stores `ipMode: VIP` on every
+ * load-balancer ingress that has an `ip` (seen on the real control plane, test/cluster/).
+ */
+export function applyStatusDefaults(obj: KubeObject): void {
+  if (`${obj.apiVersion}/${obj.kind}` !== 'v1/Service') return
+  for (const ingress of objectItems(field(obj, 'status', 'loadBalancer', 'ingress'))) {
+    if (ingress.ip !== undefined) setDefault(ingress, 'ipMode', 'VIP')
+  }
+}
+
 function setDefault(target: JsonObject, key: string, value: unknown): void {
   if (target[key] === undefined || target[key] === null) target[key] = value
 }

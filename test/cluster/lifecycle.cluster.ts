@@ -14,6 +14,7 @@ import {
   createNamespace,
   deleteNamespace,
   dittofs,
+  dittofsCalls,
   dittoServer,
   dittoServersPath,
   login,
@@ -50,10 +51,11 @@ const INFRASTRUCTURE = [
 ]
 
 let parentUid = ''
+let created = 0
 let adminToken = ''
 
 t.test('create: every infrastructure child exists, accepted by the API server', async (t) => {
-  const created = Date.now()
+  created = Date.now()
   const object = await c.kube.create(
     dittoServersPath(ns),
     dittoServer(NAME, ns, {
@@ -91,6 +93,7 @@ t.test(
           ?.readyReplicas ?? 0) >= 1 && Date.now(),
       240_000,
     )
+    report.createdToPodReadyMs = readyAt - created
     const health = await dittofs(c, ns, NAME, 'GET', '/health/ready')
     t.equal(health.status, 200, 'DittoFS /health/ready through the Service')
     t.match(health.body, { status: 'healthy' })
@@ -259,8 +262,13 @@ t.test(
       120_000,
     )
     t.match(reason, /^(APIUnreachable|WaitingForPod)$/, `AdaptersSynced False ${reason}`)
-    // Stay down for two minutes in all: long enough for several polls and backoffs.
+    // Stay down for two minutes: polling every 10 s would make 12 attempts; back-off and the readiness gate
+    // (the pod turns NotReady, so the hook waits for it instead of polling) must make far fewer.
+    const callsBefore = await dittofsCalls(c, ns, NAME)
     await new Promise((r) => setTimeout(r, 120_000))
+    const attempts = (await dittofsCalls(c, ns, NAME)) - callsBefore
+    report.dittofsAttemptsDuringTwoMinuteOutage = attempts
+    t.ok(attempts <= 4, `${attempts} DittoFS attempts in the two minutes`)
     const during = await childrenOf(c, ns, parentUid)
     t.same(Object.keys(during).sort(), Object.keys(before).sort(), 'no child was deleted or added')
     for (const [name, child] of Object.entries(before))

@@ -30,15 +30,12 @@ export const dittoServersPath = (ns: string) => collectionPath(GROUP_VERSION, 'd
 
 /** The child collections a DittoServer can own, as Metacontroller's childResources name them. */
 export const CHILD_KINDS = [
-  { kind: 'ConfigMap', path: (ns: string) => collectionPath('v1', 'configmaps', ns) },
-  { kind: 'Secret', path: (ns: string) => collectionPath('v1', 'secrets', ns) },
-  { kind: 'Service', path: (ns: string) => collectionPath('v1', 'services', ns) },
-  { kind: 'StatefulSet', path: (ns: string) => collectionPath('apps/v1', 'statefulsets', ns) },
-  {
-    kind: 'NetworkPolicy',
-    path: (ns: string) => collectionPath('networking.k8s.io/v1', 'networkpolicies', ns),
-  },
-] as const
+  { kind: 'ConfigMap', apiVersion: 'v1', plural: 'configmaps' },
+  { kind: 'Secret', apiVersion: 'v1', plural: 'secrets' },
+  { kind: 'Service', apiVersion: 'v1', plural: 'services' },
+  { kind: 'StatefulSet', apiVersion: 'apps/v1', plural: 'statefulsets' },
+  { kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', plural: 'networkpolicies' },
+].map((k) => ({ ...k, path: (ns: string) => collectionPath(k.apiVersion, k.plural, ns) }))
 
 export async function createNamespace(c: Cluster, prefix: string): Promise<string> {
   const name = `${prefix}-${Date.now().toString(36)}`
@@ -103,13 +100,14 @@ export async function ownedBy(c: Cluster, ns: string, uid: string): Promise<stri
 /** Children of one parent, "Kind/name" -> {uid, resourceVersion}. */
 export async function childrenOf(c: Cluster, ns: string, parentUid: string) {
   const children: Record<string, { uid: string; resourceVersion: string; object: KubeObject }> = {}
-  for (const { kind, path } of CHILD_KINDS) {
+  for (const { kind, apiVersion, path } of CHILD_KINDS) {
     for (const item of (await c.kube.list(path(ns))).items) {
       if (item.metadata.ownerReferences?.some((o) => o.uid === parentUid)) {
         children[`${kind}/${item.metadata.name}`] = {
           uid: item.metadata.uid!,
           resourceVersion: item.metadata.resourceVersion!,
-          object: item,
+          // The items of a list carry no apiVersion/kind (the list does); Metacontroller's informers add them.
+          object: { ...item, apiVersion, kind },
         }
       }
     }

@@ -9,6 +9,7 @@ import { collectionPath, type KubeObject } from './kube.js'
 import { repoRoot, sharedDir } from './layout.js'
 import {
   type Cluster,
+  childrenOf,
   cluster,
   createNamespace,
   deleteNamespace,
@@ -61,7 +62,8 @@ t.test('every file in manifests/ applies (server-side dry run, strict field vali
   const listed = readFileSync(path.join(repoRoot, 'manifests/kustomization.yaml'), 'utf8')
   const files = readdirSync(path.join(repoRoot, 'manifests'), { recursive: true })
     .map(String)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && !f.startsWith('examples'))
+    // examples/ are for users to adapt; components/ are kustomize Components that overlays opt into.
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && !/^(examples|components)\//.test(f))
   t.ok(files.length >= 8)
   for (const file of files) t.ok(listed.includes(`- ${file}`), `${file} is part of the kustomization`)
   for (const object of yamlObjects(path.join(repoRoot, 'manifests/compositecontroller.yaml'))) {
@@ -159,10 +161,13 @@ t.test('every DittoServer name either works end to end or is refused at admissio
         const parent = await c.kube.get(`${dittoServersPath(ns)}/${name}`)
         const ready = (parent.status?.conditions as any[] | undefined)?.find((x) => x.type === 'Ready')
         if (ready?.reason === 'InvalidSpec') return `invalid: ${ready.message}`
-        const sts = (await c.kube.list(collectionPath('apps/v1', 'statefulsets', ns))).items.find((s) =>
-          s.metadata.ownerReferences?.some((o) => o.uid === uid),
-        )
-        if (!sts) return undefined
+        // Metacontroller creates children one by one, so a refused Service does not stop the others: every
+        // infrastructure kind must be there, and the hook's status must have been written.
+        const owned = await childrenOf(c, ns, uid)
+        const count = (kind: string) => Object.keys(owned).filter((k) => k.startsWith(`${kind}/`)).length
+        const complete = count('ConfigMap') >= 1 && count('Secret') >= 3 && count('Service') >= 2
+        const sts = Object.values(owned).find((child) => child.object.kind === 'StatefulSet')?.object
+        if (!complete || !sts || !parent.status?.conditions) return undefined
         const pods = await c.kube.list(collectionPath('v1', 'pods', ns))
         return (
           pods.items.some((p) => p.metadata.ownerReferences?.some((o) => o.uid === sts.metadata.uid)) &&

@@ -1,0 +1,84 @@
+// DittoServer names on the real API server: each name it accepts either works end to end (every infrastructure
+// child accepted, the StatefulSet's pod created, a status written, deletion completing) or is refused at
+// admission by the CRD with a message naming metadata.name.
+import t from 'tap'
+import { collectionPath } from './kube.js'
+import {
+  type Cluster,
+  childrenOf,
+  cluster,
+  createNamespace,
+  deleteNamespace,
+  dittoServer,
+  dittoServersPath,
+  KubeError,
+  waitUntil,
+} from './support.js'
+
+const c: Cluster = cluster()
+const ns = await createNamespace(c, 'names')
+t.teardown(async () => {
+  await deleteNamespace(c, ns)
+  c.kube.close()
+})
+
+// Names the API server accepts for a DittoServer (a DNS-1123 subdomain, up to 253 characters). Each must either
+// be refused at admission (the CRD's rule on metadata.name, with a message) or work end to end: every
+// infrastructure child accepted and the StatefulSet's pod created.
+const NAMES = [
+  'plain-name',
+  '1starts-with-digit',
+  'has.dot',
+  'n'.repeat(45),
+  'n'.repeat(63),
+  'n'.repeat(64),
+  'n'.repeat(253),
+]
+
+t.test('every DittoServer name either works end to end or is refused at admission saying why', async (t) => {
+  for (const name of NAMES) {
+    const label = name.length > 30 ? `${name.slice(0, 8)}…(${name.length})` : name
+    let uid: string
+    try {
+      // One replica: the StatefulSet's pod is the child with the strictest name rules.
+      const created = await c.kube.create(
+        dittoServersPath(ns),
+        dittoServer(name, ns, { storage: { metadataSize: '1Gi' } }),
+      )
+      uid = created.metadata.uid!
+    } catch (error) {
+      t.ok(error instanceof KubeError && error.status === 422, `${label}: refused as Invalid`)
+      t.match((error as Error).message, /metadata\.name/, `${label}: the message names metadata.name`)
+      continue
+    }
+    const outcome = await waitUntil(
+      `${label}: children and pod, or an InvalidSpec status`,
+      async () => {
+        const parent = await c.kube.get(`${dittoServersPath(ns)}/${name}`)
+        const ready = (parent.status?.conditions as any[] | undefined)?.find((x) => x.type === 'Ready')
+        if (ready?.reason === 'InvalidSpec') return `invalid: ${ready.message}`
+        // Metacontroller creates children one by one, so a refused Service does not stop the others: every
+        // infrastructure kind must be there, and the hook's status must have been written.
+        const owned = await childrenOf(c, ns, uid)
+        const count = (kind: string) => Object.keys(owned).filter((k) => k.startsWith(`${kind}/`)).length
+        const complete = count('ConfigMap') >= 1 && count('Secret') >= 3 && count('Service') >= 2
+        const sts = Object.values(owned).find((child) => child.object.kind === 'StatefulSet')?.object
+        if (!complete || !sts || !parent.status?.conditions) return undefined
+        const pods = await c.kube.list(collectionPath('v1', 'pods', ns))
+        return (
+          pods.items.some((p) => p.metadata.ownerReferences?.some((o) => o.uid === sts.metadata.uid)) &&
+          'works'
+        )
+      },
+      90_000,
+    ).catch((error: Error) => `neither: ${error.message}`)
+    t.equal(outcome, 'works', `${label}: works end to end`)
+    await c.kube.delete(`${dittoServersPath(ns)}/${name}`)
+    const deleted = await waitUntil(
+      `${label} deleted`,
+      async () => !(await c.kube.find(`${dittoServersPath(ns)}/${name}`)),
+      120_000,
+    ).catch(() => false)
+    t.ok(deleted, `${label}: deletion completes (the finalize hook lets go)`)
+  }
+})

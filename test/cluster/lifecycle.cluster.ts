@@ -288,7 +288,36 @@ t.test(
   },
 )
 
+// Resource versions of every owned child and of the parent, to tell a settled world from one still converging.
+async function versions(): Promise<string> {
+  const children = await childrenOf(c, ns, parentUid)
+  const rvs = Object.entries(children).map(([name, child]) => `${name}@${child.resourceVersion}`)
+  return [...rvs.sort(), `parent@${(await parent()).metadata.resourceVersion}`].join(' ')
+}
+
+/** Waits until nothing owned by the parent (nor its status) was written for `quietMs`. */
+async function settled(quietMs: number, timeoutMs: number): Promise<void> {
+  let last = await versions()
+  let quietSince = Date.now()
+  await waitUntil(
+    `no writes for ${quietMs / 1000} s`,
+    async () => {
+      const now = await versions()
+      if (now !== last) {
+        last = now
+        quietSince = Date.now()
+      }
+      return Date.now() - quietSince >= quietMs
+    },
+    timeoutMs,
+    2_000,
+  )
+}
+
 t.test('the hook process restarted: nothing changes', async (t) => {
+  // The outage before this left the world converging (the pod back to Ready, adapters re-read): start from rest,
+  // so that any write counted below is the restart's.
+  await settled(25_000, 180_000)
   const before = await childrenOf(c, ns, parentUid)
   const parentBefore = await parent()
   await restartHook(c)

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { deriveSecret } from '../hooks/children/secrets.js'
+import { SLOT_AIM_MS, slotStartAtOrBefore } from '../hooks/discovery/schedule.js'
 import type { ObjectMap, SyncResponse } from '../hooks/metacontroller/types.js'
 import { type Emulator, startEmulator, type VirtualClock, virtualClock } from './emulator/index.js'
 import { post, TEST_SECRET_KEY, testApp } from './support/app.js'
@@ -40,6 +41,7 @@ async function setup(t: Test, options: { adminPassword?: string; shared?: Shared
   const first = (await post(app, '/sync', syncRequest(parent(spec)))).json() as SyncResponse
   let children: ObjectMap = withReadyStatefulSet(asObserved(first.children))
   let status: unknown = first.status
+  let last: SyncResponse = first
   /** One sync as Metacontroller would run it, feeding back status and children. */
   const sync = async (): Promise<SyncResponse> => {
     const res = await post(app, '/sync', syncRequest(parent(spec, {}, status), { children }))
@@ -47,13 +49,19 @@ async function setup(t: Test, options: { adminPassword?: string; shared?: Shared
     const body = res.json() as SyncResponse
     status = body.status
     children = withReadyStatefulSet(asObserved(body.children))
+    last = body
     return body
   }
-  return { clock, emulator, app, spec, sync }
+  /** The sync Metacontroller runs when the last answer's resyncAfterSeconds has passed. */
+  const syncWhenAsked = async (): Promise<SyncResponse> => {
+    clock.advance(Math.round((last.resyncAfterSeconds ?? 0) * 1000))
+    return sync()
+  }
+  return { clock, emulator, app, spec, sync, syncWhenAsked }
 }
 
 t.test('fresh provisioning: one poll creates the operator account and reports the adapters', async (t) => {
-  const { emulator, sync } = await setup(t)
+  const { clock, emulator, sync } = await setup(t)
   const res = await sync()
   t.same(
     emulator
@@ -70,7 +78,13 @@ t.test('fresh provisioning: one poll creates the operator account and reports th
   t.equal(conditionOf(res.status, 'Authenticated')?.status, 'True')
   t.equal(conditionOf(res.status, 'AdaptersSynced')?.reason, 'PollSucceeded')
   t.same(adapterServiceNames(res), ['ditto-adapter-nfs', 'ditto-adapter-smb'])
-  t.equal(res.resyncAfterSeconds, 30, 'next poll in one interval')
+  const comeBackAt = clock.now() + (res.resyncAfterSeconds ?? 0) * 1000
+  t.equal(
+    comeBackAt,
+    slotStartAtOrBefore(PARENT_UID, 30_000, comeBackAt) + SLOT_AIM_MS,
+    'next poll just after the next slot of the 30 s grid',
+  )
+  t.ok(comeBackAt - clock.now() >= 15_000 && comeBackAt - clock.now() <= 45_000 + SLOT_AIM_MS)
   t.notMatch(JSON.stringify(res.status), new RegExp(adminPassword), 'no credential in the status')
 })
 
@@ -88,45 +102,49 @@ t.test('status writes between polls make no API call and no status change', asyn
 })
 
 t.test('API down for minutes: adapters and Services kept, back-off, recovery', async (t) => {
-  const { clock, emulator, sync } = await setup(t)
+  const { clock, emulator, sync, syncWhenAsked } = await setup(t)
   await sync()
   emulator.setFault({ mode: 'reset' })
-  const pollMinutes: number[] = []
-  for (let minute = 1; minute <= 10; minute++) {
-    clock.advance(60_000)
+  const downAt = clock.now()
+  const attempts: number[] = []
+  const lost: string[] = []
+  let res = await sync()
+  while (clock.now() - downAt < 10 * 60_000) {
     const before = emulator.counters.requests ?? 0
-    const res = await sync()
-    if ((emulator.counters.requests ?? 0) > before) pollMinutes.push(minute)
-    t.same(
-      adapterServiceNames(res),
-      ['ditto-adapter-nfs', 'ditto-adapter-smb'],
-      `minute ${minute}: no Service lost`,
-    )
-    t.equal((res.status.adapters as unknown[]).length, 2, 'last known adapters kept')
-    t.equal(conditionOf(res.status, 'AdaptersSynced')?.reason, 'APIUnreachable')
-    t.equal(conditionOf(res.status, 'Authenticated')?.reason, 'APIUnreachable')
-    t.match(conditionOf(res.status, 'AdaptersSynced')?.message, /keeping the last known 2 adapters/)
+    res = await syncWhenAsked()
+    if ((emulator.counters.requests ?? 0) > before) attempts.push(clock.now())
+    const services = adapterServiceNames(res).join(',')
+    if (services !== 'ditto-adapter-nfs,ditto-adapter-smb') lost.push(`${clock.now() - downAt}: ${services}`)
+    if ((res.status.adapters as unknown[]).length !== 2) lost.push(`${clock.now() - downAt}: adapters`)
   }
-  // Back-off 2 s, 4 s, … 64 s, 128 s: with a sync a minute, polls thin out instead of hammering the API.
-  t.same(pollMinutes, [1, 2, 3, 4, 5, 6, 8], 'back-off visible in the calls')
+  t.same(lost, [], 'no Service and no known adapter lost at any sync')
+  t.equal(conditionOf(res.status, 'AdaptersSynced')?.reason, 'APIUnreachable')
+  t.equal(conditionOf(res.status, 'Authenticated')?.reason, 'APIUnreachable')
+  t.match(conditionOf(res.status, 'AdaptersSynced')?.message, /keeping the last known 2 adapters/)
+  // The first poll came mid-slot (the pod had just become ready): the next slot it did not cover is at most one
+  // and a half intervals later.
+  t.ok(attempts[0]! - downAt <= 45_000 + SLOT_AIM_MS, 'the outage is seen at the next slot')
+  // Back-off 2 s, 4 s, … 256 s: polls thin out instead of hammering the API.
+  const inTenMinutes = attempts.filter((at) => at - downAt < 10 * 60_000)
+  const gaps = inTenMinutes.slice(1).map((at, i) => (at - inTenMinutes[i]!) / 1000)
+  t.same(gaps, [2, 4, 8, 16, 32, 64, 128, 256], 'back-off visible in the calls')
   emulator.setFault(null)
   clock.advance(5 * 60_000)
-  const back = await sync()
+  const back = await syncWhenAsked()
   t.equal(conditionOf(back.status, 'AdaptersSynced')?.status, 'True', 'recovers once the API is back')
   t.equal(conditionOf(back.status, 'Ready')?.status, 'True')
 })
 
 t.test('a changed adapter list replaces status.adapters; [] is a valid answer', async (t) => {
-  const { clock, emulator, sync } = await setup(t)
+  const { emulator, sync, syncWhenAsked } = await setup(t)
   await sync()
   emulator.setAdapters([{ type: 'nfs', port: 2049, enabled: true, running: true }])
-  clock.advance(31_000)
-  const res = await sync()
+  const res = await syncWhenAsked()
   const nfs = (res.status.adapters as Array<{ type: string; port: number }>).find((a) => a.type === 'nfs')
   t.equal(nfs?.port, 2049, 'port change reported')
   emulator.setAdapters([])
-  clock.advance(31_000)
-  const empty = await sync()
+  await sync() // the status write brings a sync at once: the slot's poll is done
+  const empty = await syncWhenAsked()
   t.equal(conditionOf(empty.status, 'AdaptersSynced')?.message, 'no adapters configured')
 })
 
@@ -142,16 +160,19 @@ t.test('wrong admin password: AuthenticationFailed, nothing lost, no password in
 })
 
 t.test('100 syncs over a token lifetime cost one login', async (t) => {
-  const { clock, emulator, sync } = await setup(t)
+  const { clock, emulator, sync, syncWhenAsked } = await setup(t)
   await sync()
   emulator.resetCounters()
-  for (let i = 0; i < 100; i++) {
-    clock.advance(8_000)
-    await sync()
+  for (let slot = 0; slot < 25; slot++) {
+    // Metacontroller comes back when asked; periodic resyncs and status writes bring more syncs in between.
+    await syncWhenAsked()
+    for (let i = 0; i < 3; i++) {
+      clock.advance(8_000)
+      await sync()
+    }
   }
   t.equal(emulator.counters.login ?? 0, 0, 'no new login: the token is reused, then refreshed')
-  // Syncs every 8 s: the first one at least 30 s after a poll polls again, i.e. every fourth sync.
-  t.equal(emulator.counters.adaptersList ?? 0, 25, 'one poll per interval, not per sync')
+  t.equal(emulator.counters.adaptersList ?? 0, 25, 'one poll per slot, not per sync')
 })
 
 t.test('two hook instances give the same answer', async (t) => {

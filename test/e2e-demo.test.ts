@@ -27,7 +27,7 @@ t.test('the demo tells the whole life of a DittoServer, in order', async (t) => 
     /^== DittoFS API down/,
     /DittoServer\/demo AdaptersSynced True → False \(APIUnreachable\)$/,
     /adapter Services still there: 2$/,
-    /polls tried at \+03:50 \+03:52 \+03:56 \+04:04 \+04:20 \+04:52 \+05:56 \+08:04 \+12:20 \(back-off/,
+    /polls tried at \+03:59 \+04:01 \+04:05 \+04:13 \+04:29 \+05:01 \+06:05 \+08:13 \+12:29 \(back-off/,
     /^== DittoFS API back/,
     /DittoServer\/demo AdaptersSynced False → True \(PollSucceeded\)$/,
     /^== DittoServer deleted/,

@@ -6,6 +6,7 @@ import { ADAPTER_SERVICE_LABEL } from '../hooks/children/adapter-services.js'
 import { adapterChildName, adapterPortName, childNames } from '../hooks/children/naming.js'
 import type { Discovery } from '../hooks/discovery/discovery.js'
 import { secretForms, withoutCredentials } from '../hooks/discovery/discovery.js'
+import { SLOT_AIM_MS, slotStartAtOrBefore } from '../hooks/discovery/schedule.js'
 import type { ApiAdapter, PollOutcome } from '../hooks/discovery/types.js'
 import { MAX_DURATIONS } from '../hooks/dittoserver/schema.js'
 import { parseSpec } from '../hooks/dittoserver/spec.js'
@@ -32,6 +33,7 @@ import {
   conditionOf,
   findChild,
   minimalSpec,
+  PARENT_UID,
   parent,
   syncRequest,
   withReadyStatefulSet,
@@ -59,7 +61,8 @@ function hook(t: Parameters<typeof testApp>[0], outcome: PollOutcome) {
     spec: unknown,
     options: { children?: ObjectMap; status?: unknown; name?: string; finalizing?: boolean } = {},
   ) => {
-    now += MINUTE
+    // A minute on, at a poll slot's start: each call is the resync an earlier answer asked for, and polls.
+    now = slotStartAtOrBefore(PARENT_UID, 30_000, now + MINUTE) + SLOT_AIM_MS
     const meta = {
       ...(options.name ? { name: options.name } : {}),
       ...(options.finalizing ? { deletionTimestamp: new Date(now).toISOString() } : {}),

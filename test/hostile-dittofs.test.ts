@@ -13,7 +13,7 @@ import {
   hookWithEmulator,
 } from './support/fuzz-harness.js'
 import { derivedSecrets, leakedIn, withoutSecretData } from './support/fuzz-secrets.js'
-import { conditionOf } from './support/requests.js'
+import { advanceToNextPoll, conditionOf } from './support/requests.js'
 
 /** The hook's own deadline is 9 s; a poll is capped at 2.5 request timeouts. Slack for a busy machine. */
 const BOUND_MS = pollDeadlineMs(API_TIMEOUT_MS) + 3_000
@@ -108,7 +108,8 @@ for (const [name, mode] of modes) {
       const h = await steady(t)
       h.emulator.setFault({ ...mode.fault, pathPrefix: where })
       // The cached token still works on the list; a fault on auth needs the token to be renewed first.
-      h.clock.advance(where === '/api/v1/auth' ? 20 * 60_000 : 31_000)
+      if (where === '/api/v1/auth') h.clock.advance(20 * 60_000)
+      else advanceToNextPoll(h.clock)
       for (let round = 0; round < 3; round++) {
         const before = h.emulator.counters.requests ?? 0
         const res = await h.sync()
@@ -203,7 +204,7 @@ t.test('thousands of adapters: bounded, the excess reported, the known ones kept
   h.emulator.setAdapters(
     Array.from({ length: 5_000 }, (_, i) => ({ type: `a${i}`, port: 1 + i, enabled: true })),
   )
-  h.clock.advance(31_000)
+  advanceToNextPoll(h.clock)
   const res = await h.sync()
   t.equal(res.status, 200)
   t.ok(res.ms < BOUND_MS, 'within the bound')
@@ -218,7 +219,7 @@ t.test('thousands of adapters: bounded, the excess reported, the known ones kept
 t.test('a server echoing credentials as adapter types: rejected, never in the status', async (t) => {
   const h = await steady(t)
   h.emulator.setFault({ mode: 'echoCredentials' })
-  h.clock.advance(31_000)
+  advanceToNextPoll(h.clock)
   const res = await h.sync()
   t.equal(res.status, 200)
   t.same(adapterTypes(res.body), KNOWN, 'only the real adapters')

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { SyncResponse } from '../hooks/metacontroller/types.js'
 import { hookWithEmulator } from './support/fuzz-harness.js'
-import { conditionOf } from './support/requests.js'
+import { advanceToNextPoll, conditionOf } from './support/requests.js'
 
 const BURST = 50
 const MAX_IN_FLIGHT = 4
@@ -36,7 +36,7 @@ t.test(
     await h.sync() // provisioned, token cached: the next polls go straight to the adapter list
     const base = await listening(h.app)
     h.emulator.setFault({ mode: 'blackhole', pathPrefix: '/api/v1/adapters' })
-    h.clock.advance(31_000)
+    advanceToNextPoll(h.clock)
 
     // Distinct parents: each has a poll due, so each call waits for its own black-holed poll.
     const calls = Array.from({ length: BURST }, (_, i) =>
@@ -106,7 +106,7 @@ t.test('REQUEST_DEADLINE_MS: a call that cannot finish in time answers 503, in t
   await h.sync()
   const base = await listening(h.app)
   h.emulator.setFault({ mode: 'blackhole', pathPrefix: '/api/v1/adapters' })
-  h.clock.advance(31_000)
+  advanceToNextPoll(h.clock)
   const res = await postJson(`${base}/sync`, h.nextRequest())
   t.equal(res.status, 503)
   t.match(res.headers.get('content-type'), /^application\/problem\+json/)

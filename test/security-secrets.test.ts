@@ -10,7 +10,14 @@ import { startEmulator } from './emulator/index.js'
 import { TEST_SECRET_KEY, testSettings } from './support/app.js'
 import { adapterServiceNames, hookWithEmulator } from './support/fuzz-harness.js'
 import { derivedSecrets, JWT, leakedIn, withoutSecretData } from './support/fuzz-secrets.js'
-import { conditionOf, LAST_APPLIED, minimalSpec, parent, syncRequest } from './support/requests.js'
+import {
+  advanceToNextPoll,
+  conditionOf,
+  LAST_APPLIED,
+  minimalSpec,
+  parent,
+  syncRequest,
+} from './support/requests.js'
 
 const SECRETS = { ...derivedSecrets(), hooksSecretKey: TEST_SECRET_KEY }
 
@@ -41,13 +48,13 @@ t.test('a whole life at debug level: nothing secret outside Secret data', async 
   let res = await h.sync()
   t.equal(conditionOf(res.body.status, 'Authenticated')?.status, 'True', 'provisioned and polled')
   for (let i = 0; i < 6; i++) {
-    h.clock.advance(31_000)
+    advanceToNextPoll(h.clock)
     res = await h.sync()
   }
   t.ok((h.emulator.counters.refresh ?? 0) >= 1, 'a token was refreshed')
   // API down, then back.
   h.emulator.setFault({ mode: 'reset' })
-  h.clock.advance(31_000)
+  advanceToNextPoll(h.clock)
   t.equal(conditionOf((await h.sync()).body.status, 'AdaptersSynced')?.reason, 'APIUnreachable')
   h.emulator.setFault(null)
   // The admin password changes behind the hook's back and the operator account is refused: re-provisioning fails.
@@ -198,7 +205,7 @@ t.test('credentials in the URL template are neither sent on nor reported', async
   const ok = await h.sync()
   t.equal(conditionOf(ok.body.status, 'Authenticated')?.status, 'True', 'polled, without the userinfo')
   h.emulator.setFault({ mode: 'status', status: 503 })
-  h.clock.advance(31_000)
+  advanceToNextPoll(h.clock)
   await h.sync()
   const all = [...h.lines, ...h.answers].join('\n')
   t.notMatch(all, /template-secret/, 'userinfo and query are dropped everywhere')

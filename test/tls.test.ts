@@ -10,7 +10,14 @@ import { customize } from '../hooks/reconcile/customize.js'
 import { post, testApp } from './support/app.js'
 import { hookWithEmulator } from './support/fuzz-harness.js'
 import { leakedIn } from './support/fuzz-secrets.js'
-import { conditionOf, findChild, minimalSpec, parent, syncRequest } from './support/requests.js'
+import {
+  advanceToNextPoll,
+  conditionOf,
+  findChild,
+  minimalSpec,
+  parent,
+  syncRequest,
+} from './support/requests.js'
 import { makeTestPki, opensslMissing } from './support/test-ca.js'
 
 type Json = Record<string, unknown>
@@ -128,7 +135,7 @@ t.test('the hook reaches an HTTPS DittoFS, trusting only the CA from the Secret'
   // Rotation to a certificate from another CA: the Secret changes, the same hook process follows it.
   const next = makeTestPki()
   h.emulator.setTls({ cert: next.cert, key: next.key })
-  h.clock.advance(31_000)
+  advanceToNextPoll(h.clock)
   res = await h.sync()
   t.match(
     conditionOf(res.body.status, 'AdaptersSynced'),
@@ -178,7 +185,7 @@ t.test(
       'tls.crt': pki.cert,
       'tls.key': pki.key,
     })
-    h.clock.advance(31_000)
+    advanceToNextPoll(h.clock)
     res = await h.sync()
     t.match(conditionOf(res.body.status, 'AdaptersSynced'), {
       reason: 'TLSNotReady',

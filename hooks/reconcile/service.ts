@@ -13,6 +13,7 @@ import type {
   SyncResponse,
 } from '../metacontroller/types.js'
 import { apiUrlFor, type OptionalChild } from '../settings.js'
+import { findCondition, readConditions } from './conditions.js'
 import { customize } from './customize.js'
 import { invalidSpecResponse } from './invalid.js'
 import { type Observed, observe, statefulSetCounts } from './observe.js'
@@ -69,6 +70,18 @@ function pollGate(
   }
 }
 
+/** Reasons for AdaptersSynced that no poll wrote: the status says nothing was polled since the pod came up. */
+const NOT_POLLED_REASONS = new Set(['WaitingForPod', 'TLSNotReady', 'NotYetPolled'])
+
+/**
+ * The parent's status says no poll happened since the pod became ready (or ever): every replica polls at once
+ * instead of waiting for the next slot, so a pod that just became ready gets its adapters without delay.
+ */
+function awaitsFirstPoll(observed: Observed): boolean {
+  const adaptersSynced = findCondition(readConditions(observed.status), 'AdaptersSynced')
+  return adaptersSynced === undefined || NOT_POLLED_REASONS.has(adaptersSynced.reason)
+}
+
 export class HookService {
   /** Parents whose DittoFS operator account was already removed by this process (best effort, bounded). */
   private readonly removedAccounts = new Set<string>()
@@ -102,7 +115,13 @@ export class HookService {
     } else if ('waiting' in gate) {
       discovery = { kind: 'waiting', reason: gate.reason ?? 'WaitingForPod', message: gate.waiting }
     } else {
-      discovery = await this.pollIfDue(observed.uid, gate.target, spec.pollingIntervalMs, now)
+      discovery = await this.pollIfDue(
+        observed.uid,
+        gate.target,
+        spec.pollingIntervalMs,
+        now,
+        awaitsFirstPoll(observed),
+      )
     }
     const snapshots = await this.snapshotsIfDue(
       observed.uid,
@@ -121,6 +140,9 @@ export class HookService {
       now,
       hookPeer: this.deps.hookPeer,
       optionalChildren: this.deps.optionalChildren ?? NO_OPTIONAL_CHILDREN,
+      // A call to DittoFS may have taken a while: Metacontroller counts resyncAfterSeconds from when it gets
+      // the answer. Without one, the answer depends on the request and `now` only.
+      answeredAt: discovery.kind === 'polled' || snapshots.kind === 'pushed' ? this.deps.now() : now,
     })
     // A finalized parent is gone for good: its schedule entry would only wait for the LRU to evict it.
     if (response.finalized) {
@@ -176,14 +198,18 @@ export class HookService {
     target: PollTarget,
     intervalMs: number,
     now: number,
+    firstPoll: boolean,
   ): Promise<DiscoveryInput> {
     const { schedule, discovery } = this.deps
-    if (!schedule.isDue(uid, now, intervalMs)) {
-      return { kind: 'carried', nextPollAt: schedule.nextPollAt(uid, intervalMs) ?? now + intervalMs }
+    if (!firstPoll && !schedule.isDue(uid, now, intervalMs)) {
+      return { kind: 'carried', nextPollAt: schedule.nextPollAt(uid, intervalMs, now) ?? now + intervalMs }
     }
     const outcome = await schedule.runOnce(uid, async () => {
+      // A success counts for the slot it started in, however long DittoFS took to answer; the back-off after a
+      // failure starts when the failure is known.
+      const startedAt = this.deps.now()
       const result = await discovery.poll(target)
-      if (result.ok) schedule.recordSuccess(uid, this.deps.now())
+      if (result.ok) schedule.recordSuccess(uid, startedAt)
       else schedule.recordFailure(uid, this.deps.now())
       return result
     })
@@ -193,7 +219,7 @@ export class HookService {
       // As the client used it: user info and query from the template are never shown.
       apiUrl: apiBase(target.apiUrl) ?? 'the DittoFS API',
       outcome,
-      nextPollAt: schedule.nextPollAt(uid, intervalMs) ?? now + intervalMs,
+      nextPollAt: schedule.nextPollAt(uid, intervalMs, this.deps.now()) ?? now + intervalMs,
     }
   }
 

@@ -61,6 +61,8 @@ export interface SyncContext {
   snapshots?: SnapshotInput
   /** Optional child kinds the CompositeController lists (a child of another kind would fail every sync). */
   optionalChildren?: ReadonlySet<OptionalChild>
+  /** When the answer leaves (after any poll); resyncAfterSeconds counts from here. `now` when omitted. */
+  answeredAt?: number
 }
 
 export const secretsFor = (observed: Observed, spec: DittoServerSpec, secretKey: Buffer): ResolvedSecrets =>
@@ -218,8 +220,9 @@ const userSecretNames = (spec: DittoServerSpec): Set<string> =>
  */
 export const MAX_RESYNC_SECONDS = 24 * 60 * 60
 
+/** Millisecond precision: a poll slot's window is two seconds wide, whole seconds would eat half of it. */
 const secondsUntil = (at: number, now: number): number =>
-  Math.min(MAX_RESYNC_SECONDS, Math.max(1, Math.ceil((at - now) / 1000)))
+  Math.min(MAX_RESYNC_SECONDS, Math.max(1, Math.ceil(at - now) / 1000))
 
 export function buildResponse(ctx: SyncContext): SyncResponse {
   const { observed, secrets, discovery, now } = ctx
@@ -360,7 +363,9 @@ export function buildResponse(ctx: SyncContext): SyncResponse {
   return {
     status,
     children: [...infrastructure, ...plan.children],
-    ...(soonest === undefined ? {} : { resyncAfterSeconds: secondsUntil(soonest, now) }),
+    ...(soonest === undefined
+      ? {}
+      : { resyncAfterSeconds: secondsUntil(soonest, Math.max(now, ctx.answeredAt ?? now)) }),
     ...(finalized === undefined ? {} : { finalized }),
   }
 }

@@ -1,9 +1,23 @@
+import { SLOT_AIM_MS, slotStartAtOrBefore } from '../../hooks/discovery/schedule.js'
 import type { KubeObject, ObjectMap, SyncRequest } from '../../hooks/metacontroller/types.js'
 
 // Builders for Metacontroller-shaped hook requests, so each test states only what matters to it.
 
 export const PARENT_UID = '6f1c2a3e-9b3d-4c8e-a1f7-2d5e8b9c0a13'
 export const LAST_APPLIED = 'metacontroller.k8s.io/last-applied-configuration'
+
+/**
+ * Moves a virtual clock to the next poll slot (its start plus the aim) that a poll made until now does not cover:
+ * the resync Metacontroller runs when the hook asked for its next poll.
+ */
+export function advanceToNextPoll(
+  clock: { now(): number; advance(ms: number): void },
+  intervalMs = 30_000,
+  uid = PARENT_UID,
+): void {
+  const at = slotStartAtOrBefore(uid, intervalMs, clock.now() + 1.5 * intervalMs) + SLOT_AIM_MS
+  clock.advance(at - clock.now())
+}
 
 export const CHILD_GROUPS = [
   'ConfigMap.v1',

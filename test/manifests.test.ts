@@ -212,7 +212,7 @@ t.test('the CompositeController drives DittoServers through the hook Service', a
   })
   t.same(crdSpec.versions[0]?.subresources, { status: {} }, 'Metacontroller requires the status subresource')
   t.equal(spec.generateSelector, true)
-  t.equal(spec.resyncPeriodSeconds, 300)
+  t.equal(spec.resyncPeriodSeconds, 293)
   t.same(
     (spec.childResources as Json[]).map((c) => ({
       apiVersion: c.apiVersion,

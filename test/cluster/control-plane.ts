@@ -423,7 +423,7 @@ export async function clusterUp(options: UpOptions = {}): Promise<Layout> {
   const bin = buildBinaries()
   log(`binaries ready (${((Date.now() - started) / 1000).toFixed(1)} s)`)
   if (!existsSync(path.join(repoRoot, 'dist/hooks/server.js'))) throw new Error('run `npm run build` first')
-  const layout = await planLayout(bin, options.resyncPeriodSeconds ?? 20)
+  const layout = await planLayout(bin, options.resyncPeriodSeconds ?? 23)
   saveLayout(layout)
   try {
     makePki(layout.state)

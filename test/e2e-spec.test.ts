@@ -122,6 +122,7 @@ const exchange = (observed: ChildRef[], answered: ChildRef[]): Exchange => ({
   path: '/sync',
   statusCode: 200,
   generation: 0,
+  replica: 0,
   request: {
     parentName: 'x',
     parentUid: 'u',

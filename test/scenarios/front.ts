@@ -1,6 +1,6 @@
 // The hook server's Kubernetes Service, reduced to what a scenario needs: a stable address on loopback that
-// forwards each call to whichever hook process is current (so a scenario can restart the hook process behind
-// it), and a wire tap that keeps a summary of every exchange for the invariants (what was observed, what was
+// forwards each call to the current hook processes, in turn when there are several (a Service's endpoints;
+// a scenario can restart the processes behind it), and a wire tap that keeps a summary of every exchange for the invariants (what was observed, what was
 // answered).
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -45,8 +45,10 @@ export interface Exchange {
   /** `/sync`, `/finalize`, `/customize`. */
   path: string
   statusCode: number
-  /** Which hook process answered (0 = the first, 1 after one restart, ...). */
+  /** Which hook processes answered (0 = the first, 1 after one restart, ...). */
   generation: number
+  /** Which of the hook processes behind the front answered (0 with one replica). */
+  replica: number
   /** For /sync and /finalize with a parseable request. */
   request?: SyncRequestSummary
   /** For a 200 /sync or /finalize answer. */
@@ -61,8 +63,8 @@ export interface HookFront {
   /** Base URL for the simulated Metacontroller. */
   url: string
   exchanges: Exchange[]
-  /** Points the front at a new hook process (a restart). */
-  setTarget(url: string): void
+  /** Points the front at new hook processes (a restart). */
+  setTargets(urls: readonly string[]): void
   close(): Promise<void>
 }
 
@@ -127,14 +129,16 @@ async function readAll(stream: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 export interface HookFrontOptions {
-  target: string
+  /** The hook processes; each call goes to the next one (round-robin). */
+  targets: readonly string[]
   now: () => number
   /** Called before the answer is sent back, with the exchange just recorded. */
   onExchange?: (exchange: Exchange) => void
 }
 
 export async function startHookFront(options: HookFrontOptions): Promise<HookFront> {
-  let target = options.target
+  let targets = [...options.targets]
+  let calls = 0
   let generation = 0
   const exchanges: Exchange[] = []
 
@@ -142,7 +146,8 @@ export async function startHookFront(options: HookFrontOptions): Promise<HookFro
     const body = await readAll(req)
     const at = options.now()
     const path = (req.url ?? '/').split('?')[0] ?? '/'
-    const upstream = new URL(req.url ?? '/', target)
+    const replica = calls++ % targets.length
+    const upstream = new URL(req.url ?? '/', targets[replica])
     const answer = await new Promise<{ status: number; headers: Loose; body: Buffer }>((resolve, reject) => {
       const call = httpRequest(
         upstream,
@@ -161,7 +166,14 @@ export async function startHookFront(options: HookFrontOptions): Promise<HookFro
       call.on('error', reject)
       call.end(body)
     })
-    const exchange: Exchange = { seq: exchanges.length, at, path, statusCode: answer.status, generation }
+    const exchange: Exchange = {
+      seq: exchanges.length,
+      at,
+      path,
+      statusCode: answer.status,
+      generation,
+      replica,
+    }
     if (path === '/sync' || path === '/finalize') {
       const request = summarizeRequest(parseJson(body))
       if (request) exchange.request = request
@@ -196,8 +208,8 @@ export async function startHookFront(options: HookFrontOptions): Promise<HookFro
   return {
     url: `http://127.0.0.1:${port}`,
     exchanges,
-    setTarget(url) {
-      target = url
+    setTargets(urls) {
+      targets = [...urls]
       generation += 1
     },
     close: async () => {

@@ -69,6 +69,10 @@ export interface WorldOptions {
   apiTimeoutMs?: number
   /** The hook server's log level (its lines are captured in `logs`). */
   logLevel?: string
+  /** Hook server processes behind the front (default 1); calls go to them in turn, as through a Service. */
+  hookReplicas?: number
+  /** Overrides the CompositeController's resyncPeriodSeconds (the manifest's 300 s by default). */
+  resyncPeriodSeconds?: number
 }
 
 /** A watch event on an object in the parent's namespace, as the cluster emitted it (in order). */
@@ -127,7 +131,7 @@ export class World {
   /** Times the hook process was restarted. */
   hookRestarts = 0
 
-  #app: FastifyInstance
+  #apps: FastifyInstance[]
   #apiTimeoutMs: number
   #logLevel: string
   #userFault: Fault | null = null
@@ -142,7 +146,7 @@ export class World {
     clock: VirtualClock
     cluster: Cluster
     emulator: Emulator
-    app: FastifyInstance
+    apps: FastifyInstance[]
     front: HookFront
     logs: string[]
   }) {
@@ -154,7 +158,7 @@ export class World {
     this.cluster = parts.cluster
     this.emulator = parts.emulator
     this.front = parts.front
-    this.#app = parts.app
+    this.#apps = parts.apps
     this.#apiTimeoutMs = options.apiTimeoutMs ?? 2000
     this.#logLevel = options.logLevel ?? 'debug'
     this.spec = deepMerge(
@@ -163,7 +167,7 @@ export class World {
     )
     this.mc = new Metacontroller({
       baseUrl: parts.front.url,
-      controller: loadCompositeController(repoFile('manifests/compositecontroller.yaml')),
+      controller: compositeController(options.resyncPeriodSeconds),
       cluster: this.cluster,
     })
     this.statefulSets = new StatefulSetController({
@@ -206,10 +210,16 @@ export class World {
     const emulator = await startEmulator({ now: () => clock.now() })
     if (options.adapters) emulator.setAdapters(options.adapters)
     const logs: string[] = []
-    const app = await listenHookApp(clock, logs, options.apiTimeoutMs ?? 2000, options.logLevel ?? 'debug')
+    const apps = await listenHookApps(
+      options.hookReplicas ?? 1,
+      clock,
+      logs,
+      options.apiTimeoutMs ?? 2000,
+      options.logLevel ?? 'debug',
+    )
     let attributed = 0
     const front = await startHookFront({
-      target: app.url,
+      targets: apps.map((a) => a.url),
       now: () => clock.now(),
       onExchange: (exchange) => {
         const requests = emulator.counters.requests ?? 0
@@ -217,7 +227,7 @@ export class World {
         attributed = requests
       },
     })
-    return new World({ options, clock, cluster, emulator, app: app.app, front, logs })
+    return new World({ options, clock, cluster, emulator, apps: apps.map((a) => a.app), front, logs })
   }
 
   // --- the parent
@@ -371,12 +381,18 @@ export class World {
       .filter((e): e is StatusEntry => e.type === 'status' && e.changed)
   }
 
-  /** Replaces the hook process: close it, start a new one (empty memory) on a new port, switch the front. */
+  /** Replaces the hook processes: close them, start new ones (empty memory) on new ports, switch the front. */
   async restartHooks(): Promise<void> {
-    await this.#app.close()
-    const next = await listenHookApp(this.clock, this.logs, this.#apiTimeoutMs, this.#logLevel)
-    this.#app = next.app
-    this.front.setTarget(next.url)
+    await Promise.all(this.#apps.map((app) => app.close()))
+    const next = await listenHookApps(
+      this.#apps.length,
+      this.clock,
+      this.logs,
+      this.#apiTimeoutMs,
+      this.#logLevel,
+    )
+    this.#apps = next.map((a) => a.app)
+    this.front.setTargets(next.map((a) => a.url))
     this.hookRestarts += 1
   }
 
@@ -385,7 +401,7 @@ export class World {
     this.mc.stop()
     this.statefulSets.stop()
     this.cloud.stop()
-    await this.#app.close()
+    await Promise.all(this.#apps.map((app) => app.close()))
     await this.front.close()
     await this.emulator.close()
   }
@@ -438,6 +454,19 @@ export class World {
     this.emulator.setAdminPassword(password)
     this.#adminInitialised = true
   }
+}
+
+function compositeController(resyncPeriodSeconds: number | undefined) {
+  const controller = loadCompositeController(repoFile('manifests/compositecontroller.yaml'))
+  if (resyncPeriodSeconds !== undefined) controller.spec.resyncPeriodSeconds = resyncPeriodSeconds
+  return controller
+}
+
+function listenHookApps(
+  replicas: number,
+  ...args: Parameters<typeof listenHookApp>
+): Promise<{ app: FastifyInstance; url: string }[]> {
+  return Promise.all(Array.from({ length: Math.max(1, replicas) }, () => listenHookApp(...args)))
 }
 
 async function listenHookApp(

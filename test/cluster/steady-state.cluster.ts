@@ -61,16 +61,16 @@ async function convergedDittoServer(ns: string, name: string): Promise<KubeObjec
   )
 }
 
-async function quietWindow(ns: string, name: string) {
+async function quietWindow(ns: string, name: string, windowMs = WINDOW_MS) {
   // Let the last convergence writes settle, then count.
   await new Promise((r) => setTimeout(r, 15_000))
   const counter = countWrites(c, ns)
   await counter.ready
   await agent(c, 'DELETE', '/counts')
-  await new Promise((r) => setTimeout(r, WINDOW_MS))
+  await new Promise((r) => setTimeout(r, windowMs))
   counter.stop()
   const calls = await dittofsCalls(c, ns, name)
-  const perHour = (n: number) => Math.round((n * 3_600_000) / WINDOW_MS)
+  const perHour = (n: number) => Math.round((n * 3_600_000) / windowMs)
   return {
     writes: [...counter.writes],
     writesPerHour: perHour(counter.writes.length),
@@ -138,30 +138,37 @@ function postSync(port: number, body: unknown): Promise<string> {
   })
 }
 
+// Five minutes each: 30 polls at the 10 s interval, so one poll more or less (where the window's edges fall, a
+// token refresh) moves the ratio by about 3 %, not the 17 % it would over one minute.
+const PAIR_WINDOW_MS = 300_000
+
 t.test(
-  'two hook replicas behind one address: same answers, DittoFS calls at most 2x one replica (target 1.1x: missed)',
+  'two hook replicas behind one address: same answers, DittoFS calls within 1.1x one replica',
   async (t) => {
     const ns = await createNamespace(c, 'replicas')
     t.teardown(() => deleteNamespace(c, ns))
     await convergedDittoServer(ns, 'pair')
-    const one = await quietWindow(ns, 'pair')
+    const one = await quietWindow(ns, 'pair', PAIR_WINDOW_MS)
     await setHookReplicas(c, 2)
-    const two = await quietWindow(ns, 'pair')
-    report.replicas = { one: one.dittofsCallsPerHour, two: two.dittofsCallsPerHour }
+    const two = await quietWindow(ns, 'pair', PAIR_WINDOW_MS)
+    report.replicas = {
+      windowSeconds: PAIR_WINDOW_MS / 1000,
+      one: { calls: one.calls, perHour: one.dittofsCallsPerHour },
+      two: { calls: two.calls, perHour: two.dittofsCallsPerHour },
+    }
     t.same(two.writes, [], 'no writes with two replicas either')
     t.ok(one.calls > 0, 'one replica polled')
-    // DESIGN's target is 1.1x; each replica keeps its own poll schedule, so a sync that lands on the replica that
-    // did not poll last polls again (README, "Run it on a real control plane"). What holds: each replica polls at
-    // most once per interval, so two never cost more than twice one.
+    // Poll slots come from the parent's uid and the interval, the same on both replicas: the sync for a slot polls
+    // on whichever replica gets it, the others carry the status.
     t.ok(
-      two.dittofsCallsPerHour <= one.dittofsCallsPerHour * 2,
-      `DittoFS calls per hour: two replicas ${two.dittofsCallsPerHour}, one replica ${one.dittofsCallsPerHour}`,
+      two.calls <= one.calls * 1.1,
+      `DittoFS calls over ${PAIR_WINDOW_MS / 1000} s: two replicas ${two.calls}, one replica ${one.calls}`,
     )
     const hooks = (await agent(c, 'GET', '/counts')).hooks as Record<string, number>
     t.equal(Object.keys(hooks).length, 2, 'Metacontroller reached both replicas')
     const request = await syncRequest(ns, 'pair')
     const [a, b] = await Promise.all(c.layout.ports.hooks.map((port) => postSync(port, request)))
-    // resyncAfterSeconds is each replica's own poll schedule; the children and the status must be identical.
+    // resyncAfterSeconds counts from each replica's own clock reading; the children and the status must be identical.
     const answer = (text: string) => {
       const { children, status } = JSON.parse(text)
       return { children, status }

@@ -6,23 +6,9 @@ import t from 'tap'
 import { parseAllDocuments } from 'yaml'
 import type { KubeObject } from './kube.js'
 import { repoRoot, sharedDir } from './layout.js'
-import {
-  type Cluster,
-  cluster,
-  createNamespace,
-  deleteNamespace,
-  dittoServer,
-  dittoServersPath,
-  KubeError,
-  kubectl,
-} from './support.js'
+import { clusterWithNamespace, dittoServer, dittoServersPath, KubeError, kubectl } from './support.js'
 
-const c: Cluster = cluster()
-const ns = await createNamespace(c, 'admission')
-t.teardown(async () => {
-  await deleteNamespace(c, ns)
-  c.kube.close()
-})
+const { c, ns } = await clusterWithNamespace('admission')
 
 const yamlObjects = (file: string): KubeObject[] =>
   parseAllDocuments(readFileSync(file, 'utf8'))

@@ -7,12 +7,10 @@ import t from 'tap'
 import { collectionPath } from './kube.js'
 import {
   agent,
-  type Cluster,
+  changedPaths,
   childrenOf,
-  cluster,
+  clusterWithNamespace,
   conditionOf,
-  createNamespace,
-  deleteNamespace,
   dittofs,
   dittofsCalls,
   dittoServer,
@@ -25,12 +23,7 @@ import {
 
 const NAME = 'life'
 const GRACE_SECONDS = 40
-const c: Cluster = cluster()
-const ns = await createNamespace(c, 'lifecycle')
-t.teardown(async () => {
-  await deleteNamespace(c, ns)
-  c.kube.close()
-})
+const { c, ns } = await clusterWithNamespace('lifecycle')
 
 const parentPath = `${dittoServersPath(ns)}/${NAME}`
 const servicePath = (name: string) => `${collectionPath('v1', 'services', ns)}/${name}`
@@ -324,13 +317,21 @@ t.test('the hook process restarted: nothing changes', async (t) => {
   // Several syncs: the poll interval is 10 s, the resync period is short.
   await new Promise((r) => setTimeout(r, 35_000))
   const after = await childrenOf(c, ns, parentUid)
+  // On a failure, say what was written: one earlier run saw an adapter Service, its policy and the status
+  // written here, and the cause was never established.
   for (const [name, child] of Object.entries(before)) {
-    t.equal(after[name]?.resourceVersion, child.resourceVersion, `${name} not written`)
+    t.equal(after[name]?.resourceVersion, child.resourceVersion, `${name} not written`, {
+      changed: changedPaths(child.object, after[name]?.object),
+    })
   }
+  const parentAfter = await parent()
   t.equal(
-    (await parent()).metadata.resourceVersion,
+    parentAfter.metadata.resourceVersion,
     parentBefore.metadata.resourceVersion,
     'parent status not written',
+    {
+      changed: changedPaths(parentBefore, parentAfter),
+    },
   )
 })
 

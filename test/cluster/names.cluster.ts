@@ -4,23 +4,15 @@
 import t from 'tap'
 import { collectionPath } from './kube.js'
 import {
-  type Cluster,
   childrenOf,
-  cluster,
-  createNamespace,
-  deleteNamespace,
+  clusterWithNamespace,
   dittoServer,
   dittoServersPath,
   KubeError,
   waitUntil,
 } from './support.js'
 
-const c: Cluster = cluster()
-const ns = await createNamespace(c, 'names')
-t.teardown(async () => {
-  await deleteNamespace(c, ns)
-  c.kube.close()
-})
+const { c, ns } = await clusterWithNamespace('names')
 
 // Names the API server accepts for a DittoServer (a DNS-1123 subdomain, up to 253 characters). Each must either
 // be refused at admission (the CRD's rule on metadata.name, with a message) or work end to end: every

@@ -1,6 +1,7 @@
 // Helpers for the tests in test/cluster/: the running cluster (from .cluster/env), DittoServers, waiting for
 // observable states, counting writes with a watch, and talking to the real DittoFS through the Service proxy.
 import http from 'node:http'
+import tap from 'tap'
 import {
   adminKube,
   hookName,
@@ -24,6 +25,17 @@ export interface Cluster {
 export function cluster(): Cluster {
   const layout = currentLayout()
   return { layout, kube: adminKube(layout) }
+}
+
+/** The cluster and a namespace of its own for one test file; the namespace is deleted when the file ends. */
+export async function clusterWithNamespace(prefix: string): Promise<{ c: Cluster; ns: string }> {
+  const c = cluster()
+  const ns = await createNamespace(c, prefix)
+  tap.teardown(async () => {
+    await deleteNamespace(c, ns)
+    c.kube.close()
+  })
+  return { c, ns }
 }
 
 export const dittoServersPath = (ns: string) => collectionPath(GROUP_VERSION, 'dittoservers', ns)
@@ -113,6 +125,23 @@ export async function childrenOf(c: Cluster, ns: string, parentUid: string) {
     }
   }
   return children
+}
+
+/**
+ * Where two versions of an object differ, as JSON paths with both values (metadata the API server maintains left
+ * out): what a test reports when an object it expected untouched was written.
+ */
+export function changedPaths(before: unknown, after: unknown, path = ''): string[] {
+  const skip = new Set(['.metadata.resourceVersion', '.metadata.managedFields', '.metadata.generation'])
+  if (skip.has(path)) return []
+  const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object'
+  if (isRecord(before) && isRecord(after) && Array.isArray(before) === Array.isArray(after)) {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)])
+    return [...keys].flatMap((k) => changedPaths(before[k], after[k], `${path}.${k}`))
+  }
+  return JSON.stringify(before) === JSON.stringify(after)
+    ? []
+    : [`${path}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`.slice(0, 400)]
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   parent,
   syncRequest,
 } from './support/requests.js'
-import { makeTestPki, opensslMissing } from './support/test-ca.js'
+import { makeTestPki, opensslMissing, type TestPki } from './support/test-ca.js'
 
 type Json = Record<string, unknown>
 
@@ -112,6 +112,17 @@ t.test(
 
 const skip = opensslMissing
 
+/** A hook whose DittoServer serves its API over HTTPS with `pki`'s certificate, after the first sync. */
+async function httpsHook(t: Test, pki: TestPki, related: { 'Secret.v1': Record<string, KubeObject> }) {
+  const h = await hookWithEmulator(t, {
+    emulator: { tls: { cert: pki.cert, key: pki.key } },
+    spec: { controlPlane: { certSecretName: 'api-tls' } },
+    related,
+  })
+  await h.sync()
+  return h
+}
+
 t.test('the hook reaches an HTTPS DittoFS, trusting only the CA from the Secret', { skip }, async (t) => {
   const pki = makeTestPki()
   const related = {
@@ -119,12 +130,7 @@ t.test('the hook reaches an HTTPS DittoFS, trusting only the CA from the Secret'
       'api-tls': tlsSecret('api-tls', { 'ca.crt': pki.ca, 'tls.crt': pki.cert, 'tls.key': pki.key }),
     },
   }
-  const h = await hookWithEmulator(t, {
-    emulator: { tls: { cert: pki.cert, key: pki.key } },
-    spec: { controlPlane: { certSecretName: 'api-tls' } },
-    related,
-  })
-  await h.sync()
+  const h = await httpsHook(t, pki, related)
   let res = await h.sync()
   t.match(conditionOf(res.body.status, 'Authenticated'), {
     status: 'True',
@@ -167,12 +173,7 @@ t.test(
   async (t) => {
     const pki = makeTestPki()
     const related: { 'Secret.v1': Record<string, KubeObject> } = { 'Secret.v1': {} }
-    const h = await hookWithEmulator(t, {
-      emulator: { tls: { cert: pki.cert, key: pki.key } },
-      spec: { controlPlane: { certSecretName: 'api-tls' } },
-      related,
-    })
-    await h.sync()
+    const h = await httpsHook(t, pki, related)
     let res = await h.sync()
     t.match(conditionOf(res.body.status, 'AdaptersSynced'), {
       status: 'False',

@@ -27,51 +27,50 @@ have_all() { local dir="$1"; shift; for b in "$@"; do [ -x "$dir/$b" ] || return
 # build never leaves a half-written binary that a later run would take for a finished one.
 publish() { local scratch="$1" final="$2"; rm -rf "$final"; mv "$scratch" "$final"; }
 
+# Builds Go commands through a wrapper module into a cache folder: the wrapper's go.mod comes on stdin, a
+# tools.go imports every package (so `go mod tidy`, which reads build-tagged files too, resolves them all), and
+# each <binary>=<package> is built into a scratch folder published at the end.
+# Usage: build_wrapped <label> <bin dir> <ldflags> <binary>=<package>... <go.mod
+build_wrapped() {
+  local label="$1" dir="$2" ldflags="$3"; shift 3
+  local work="${dir%/bin}/wrapper"
+  mkdir -p "$work"
+  cat >"$work/go.mod"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for pair in "$@"; do printf '\t_ "%s"\n' "${pair#*=}"; done
+    printf ')\n'
+  } >"$work/tools.go"
+  (cd "$work" && "${NICE[@]}" go mod tidy)
+  local scratch="$dir.partial"
+  rm -rf "$scratch"; mkdir -p "$scratch"
+  for pair in "$@"; do
+    log "$label: building ${pair%%=*}"
+    (cd "$work" && "${NICE[@]}" go build -ldflags "$ldflags" -o "$scratch/${pair%%=*}" "${pair#*=}")
+  done
+  publish "$scratch" "$dir"
+  log "$label: built"
+}
+
 build_kubernetes() {
   local dir="$CACHE/kubernetes-$K8S_VERSION/bin"
   if have_all "$dir" kube-apiserver kube-controller-manager; then log "kubernetes $K8S_VERSION: cached"; return; fi
   need_go
-  local work="$CACHE/kubernetes-$K8S_VERSION/wrapper"
-  mkdir -p "$work"
   # k8s.io/kubernetes replaces its staging modules with ./staging paths, which `go install mod@version` refuses:
   # a wrapper module requires it and pins every staging module to the published v0.Y.Z instead.
   local gomod
   gomod="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  {
-    echo "module dittofs-hooks.local/kubernetes-wrapper"
-    echo
-    echo "go 1.26"
-    echo
-    echo "require k8s.io/kubernetes $K8S_VERSION"
-    echo
-    echo "replace ("
-    sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\t\1 => \1 '"$K8S_STAGING_VERSION"'#p' "$gomod"
-    echo ")"
-  } >"$work/go.mod"
-  cat >"$work/tools.go" <<'EOF'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-)
-EOF
-  # tidy reads build-tagged files too, so it resolves everything the two commands import.
-  (cd "$work" && "${NICE[@]}" go mod tidy)
   local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
   ldflags="$ldflags -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  local scratch="$dir.partial"
-  rm -rf "$scratch"; mkdir -p "$scratch"
-  for cmd in kube-apiserver kube-controller-manager; do
-    log "kubernetes $K8S_VERSION: building $cmd"
-    (cd "$work" && "${NICE[@]}" go build -ldflags "$ldflags" -o "$scratch/$cmd" "k8s.io/kubernetes/cmd/$cmd")
-  done
-  publish "$scratch" "$dir"
-  log "kubernetes $K8S_VERSION: built"
+  {
+    printf 'module dittofs-hooks.local/kubernetes-wrapper\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$K8S_VERSION"
+    sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\t\1 => \1 '"$K8S_STAGING_VERSION"'#p' "$gomod"
+    printf ')\n'
+  } | build_wrapped "kubernetes $K8S_VERSION" "$dir" "$ldflags" \
+    kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
+    kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
 }
 
 build_metacontroller() {
@@ -92,25 +91,15 @@ build_metacontroller() {
   log "metacontroller $METACONTROLLER_VERSION: built"
 }
 
+# A wrapper module rather than `go install mod@version`: go install asks the proxy for the module's version list
+# (deprecation check), which this proxy refuses for DittoFS; a pinned require does not.
 build_dittofs() {
   local dir="$CACHE/dittofs-$DITTOFS_VERSION/bin"
   if have_all "$dir" dfs dfsctl; then log "dittofs $DITTOFS_VERSION: cached"; return; fi
   need_go
-  # A wrapper module rather than `go install mod@version`: go install asks the proxy for the module's version
-  # list (deprecation check), which this proxy refuses for DittoFS; a pinned require does not.
-  local work="$CACHE/dittofs-$DITTOFS_VERSION/wrapper"
-  mkdir -p "$work"
-  printf 'module dittofs-hooks.local/dittofs-wrapper\n\ngo 1.26\n\nrequire github.com/marmos91/dittofs %s\n' "$DITTOFS_VERSION" >"$work/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "github.com/marmos91/dittofs/cmd/dfs"\n\t_ "github.com/marmos91/dittofs/cmd/dfsctl"\n)\n' >"$work/tools.go"
-  (cd "$work" && "${NICE[@]}" go mod tidy)
-  local scratch="$dir.partial"
-  rm -rf "$scratch"; mkdir -p "$scratch"
-  for cmd in dfs dfsctl; do
-    log "dittofs $DITTOFS_VERSION: building $cmd"
-    (cd "$work" && "${NICE[@]}" go build -ldflags "-s -w" -o "$scratch/$cmd" "github.com/marmos91/dittofs/cmd/$cmd")
-  done
-  publish "$scratch" "$dir"
-  log "dittofs $DITTOFS_VERSION: built"
+  printf 'module dittofs-hooks.local/dittofs-wrapper\n\ngo 1.26\n\nrequire github.com/marmos91/dittofs %s\n' "$DITTOFS_VERSION" |
+    build_wrapped "dittofs $DITTOFS_VERSION" "$dir" "-s -w" \
+      dfs=github.com/marmos91/dittofs/cmd/dfs dfsctl=github.com/marmos91/dittofs/cmd/dfsctl
 }
 
 # etcd from the Go module proxy at the version Kubernetes itself is built against (its go.mod has replace
@@ -119,17 +108,8 @@ build_etcd() {
   local dir="$CACHE/etcd-$ETCD_VERSION/bin"
   if have_all "$dir" etcd; then log "etcd $ETCD_VERSION: cached"; return; fi
   need_go
-  local work="$CACHE/etcd-$ETCD_VERSION/wrapper"
-  mkdir -p "$work"
-  printf 'module dittofs-hooks.local/etcd-wrapper\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$work/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$work/tools.go"
-  (cd "$work" && "${NICE[@]}" go mod tidy)
-  local scratch="$dir.partial"
-  rm -rf "$scratch"; mkdir -p "$scratch"
-  log "etcd $ETCD_VERSION: building"
-  (cd "$work" && "${NICE[@]}" go build -ldflags "-s -w" -o "$scratch/etcd" go.etcd.io/etcd/server/v3)
-  publish "$scratch" "$dir"
-  log "etcd $ETCD_VERSION: built"
+  printf 'module dittofs-hooks.local/etcd-wrapper\n\ngo 1.26\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" |
+    build_wrapped "etcd $ETCD_VERSION" "$dir" "-s -w" etcd=go.etcd.io/etcd/server/v3
 }
 
 components=("$@")

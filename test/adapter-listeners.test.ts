@@ -270,3 +270,64 @@ t.test(
     )
   },
 )
+
+t.test(
+  'the UDP Service of its own: named in the status with its addresses, and Ready waits for its load balancer',
+  async (t) => {
+    const world = newWorld(
+      makeSpec({ adapterServices: { listeners: ALL_SMB, overrides: { smb: { splitProtocols: true } } } }),
+    )
+    sync(world, [smb()])
+    setIngress(world, svcName('smb'), [{ ip: '203.0.113.7' }])
+    let plan = sync(world, [smb()])
+    const udpName = `${svcName('smb')}-udp`
+    t.match(plan.status, [{ serviceName: svcName('smb'), udpServiceName: udpName, udpEndpoints: [] }])
+    let ready = readyCondition(plan)
+    t.equal(ready.status, 'False', 'the TCP address alone is not ready: SMB clients find the server over UDP')
+    t.match(ready.message, new RegExp(`Waiting for an external address for ${udpName}`))
+
+    setIngress(world, udpName, [{ ip: '203.0.113.8' }])
+    plan = sync(world, [smb()])
+    t.match(plan.status, [
+      {
+        endpoints: ['203.0.113.7:1445'],
+        udpServiceName: udpName,
+        udpEndpoints: ['203.0.113.8:5353', '203.0.113.8:3702'],
+      },
+    ])
+    ready = readyCondition(plan)
+    t.match(ready, {
+      status: 'True',
+      reason: 'ServicesReady',
+      message: /All 2 adapter Service\(s\) are ready/,
+    })
+
+    world.now = T0 + 6 * 60_000
+    world.services.delete(udpName)
+    plan = sync(world, [smb()])
+    t.match(
+      readyCondition(plan).message,
+      new RegExp(`Creating ${udpName}`),
+      'a deleted UDP Service is re-created',
+    )
+
+    const clusterIp = newWorld(makeSpec({ adapterServices: { type: 'ClusterIP', listeners: ALL_NFS } }))
+    clusterIp.namespace = 'storage'
+    sync(clusterIp, [nfs()])
+    const inCluster = sync(clusterIp, [nfs()])
+    t.match(inCluster.status, [
+      {
+        udpServiceName: `${svcName('nfs')}-udp`,
+        udpEndpoints: [
+          `${svcName('nfs')}-udp.storage.svc.cluster.local:111`,
+          `${svcName('nfs')}-udp.storage.svc.cluster.local:12049`,
+          `${svcName('nfs')}-udp.storage.svc.cluster.local:5353`,
+        ],
+      },
+    ])
+    t.notOk(
+      sync(newWorld(makeSpec()), [nfs()]).status[0]?.udpServiceName,
+      'no UDP listener: no UDP Service named',
+    )
+  },
+)

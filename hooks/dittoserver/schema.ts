@@ -684,6 +684,8 @@ export const statusSchema = {
           serviceName: { type: 'string' },
           serviceType: { type: 'string' },
           endpoints: { type: 'array', items: { type: 'string' } },
+          udpServiceName: { type: 'string' },
+          udpEndpoints: { type: 'array', items: { type: 'string' } },
           missingSince: { type: 'string', format: 'date-time' },
         },
       },

@@ -12,6 +12,9 @@ export interface AdapterStatus {
   serviceName?: string
   serviceType?: string
   endpoints?: string[]
+  /** The Service carrying the adapter's UDP ports when they are split off (`<service>-udp`), and its endpoints. */
+  udpServiceName?: string
+  udpEndpoints?: string[]
   /** RFC 3339; set once when the adapter vanished or was disabled, carried over until it returns or is removed. */
   missingSince?: string
 }

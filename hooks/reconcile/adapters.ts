@@ -10,6 +10,7 @@ import {
   loadBalancerEndpoints,
   observedAdapterIdentity,
   separateUdp,
+  udpCompanionName,
 } from '../children/adapter-services.js'
 import { listenerPorts, type ServicePort } from '../children/listener-ports.js'
 import { adapterChildName } from '../children/naming.js'
@@ -177,6 +178,14 @@ interface PlannedService {
   observed?: KubeObject
   /** False while the Service waits for its NetworkPolicy, and always when finalizing. */
   returned: boolean
+  /** The Service of its own that carries the adapter's UDP ports, when they are split off (buildUdpCompanion). */
+  udp?: UdpCompanion
+}
+
+interface UdpCompanion {
+  name: string
+  ports: number[]
+  observed?: KubeObject
 }
 
 /**
@@ -233,6 +242,12 @@ function planServices(input: AdapterPlanInput, known: KnownAdapter[]): PlannedSe
   const policiesOn = spec.networkPolicy.enabled
   for (const service of planned.values()) {
     service.observed = observedServices.get(service.id.name)
+    if (separateUdp(service.id, service.tuning, service.listeners)) {
+      const name = udpCompanionName(service.id.name)
+      const ports = service.listeners.filter((p) => p.protocol === 'UDP').map((p) => p.port)
+      const observed = observedServices.get(name)
+      service.udp = observed ? { name, ports, observed } : { name, ports }
+    }
     // A new Service only once its policy exists; one that exists already is never held back.
     service.returned =
       !finalizing && (!policiesOn || service.observed !== undefined || observedPolicies.has(service.id.name))
@@ -261,10 +276,17 @@ function planPolicies(input: AdapterPlanInput, planned: PlannedService[]): KubeO
 // ---------------------------------------------------------------------------------------------------------------
 // Status and condition
 
-function endpointsOf(service: PlannedService, namespace: string | undefined): string[] {
-  if (!service.observed) return []
-  if (service.tuning.type === 'LoadBalancer') return loadBalancerEndpoints(service.observed, service.id.port)
-  return namespace ? [`${service.id.name}.${namespace}.svc.cluster.local:${service.id.port}`] : []
+/** Where clients reach `ports` of an observed Service: the load balancer's addresses, or its cluster DNS name. */
+function endpointsOf(
+  name: string,
+  type: ServiceTuning['type'],
+  observed: KubeObject | undefined,
+  ports: number[],
+  namespace: string | undefined,
+): string[] {
+  if (!observed) return []
+  if (type === 'LoadBalancer') return ports.flatMap((port) => loadBalancerEndpoints(observed, port))
+  return namespace ? ports.map((port) => `${name}.${namespace}.svc.cluster.local:${port}`) : []
 }
 
 function statusEntries(
@@ -286,7 +308,18 @@ function statusEntries(
     if (service) {
       entry.serviceName = service.id.name
       entry.serviceType = service.tuning.type
-      entry.endpoints = endpointsOf(service, input.namespace)
+      entry.endpoints = endpointsOf(
+        service.id.name,
+        service.tuning.type,
+        service.observed,
+        [service.id.port],
+        input.namespace,
+      )
+      if (service.udp) {
+        const { name, observed, ports } = service.udp
+        entry.udpServiceName = name
+        entry.udpEndpoints = endpointsOf(name, service.tuning.type, observed, ports, input.namespace)
+      }
     }
     if (adapter.missingSince !== undefined) entry.missingSince = adapter.missingSince
     return entry
@@ -337,15 +370,19 @@ function readiness(
   const creating: string[] = []
   const waitingForPolicy: string[] = []
   const deadlines: number[] = []
-  for (const service of planned) {
-    const { name, port } = service.id
-    if (!service.observed) {
+  // Each adapter Service, and the Service of its UDP ports when they have one: clients need both addresses.
+  const units = planned.flatMap((service) => {
+    const main = { name: service.id.name, observed: service.observed, port: service.id.port, service }
+    const udp = service.udp
+    return udp ? [main, { name: udp.name, observed: udp.observed, port: udp.ports[0] ?? 0, service }] : [main]
+  })
+  for (const { name, observed, port, service } of units) {
+    if (!observed) {
       ;(service.returned ? creating : waitingForPolicy).push(name)
       continue
     }
-    if (service.tuning.type !== 'LoadBalancer' || loadBalancerEndpoints(service.observed, port).length > 0)
-      continue
-    const created = parseTime(service.observed.metadata.creationTimestamp)
+    if (service.tuning.type !== 'LoadBalancer' || loadBalancerEndpoints(observed, port).length > 0) continue
+    const created = parseTime(observed.metadata.creationTimestamp)
     const deadline = created === undefined ? undefined : created + timeoutMs
     if (deadline !== undefined && now >= deadline) {
       timedOut.push(name)
@@ -404,7 +441,7 @@ function readiness(
     parts.push(
       planned.length === 0
         ? 'No adapter needs a Service.'
-        : `All ${planned.length} adapter Service(s) are ready.`,
+        : `All ${units.length} adapter Service(s) are ready.`,
     )
   }
 

@@ -39,8 +39,14 @@ const annotationsOf = (res: SyncResponse) =>
   >
 
 /** A first sync, then a sync that observes what the first created, with `related` as given. */
-async function rotate(t: Test, spec: unknown, before: ObjectMap, after: ObjectMap | undefined) {
-  const app = testApp(t)
+async function rotate(
+  t: Test,
+  spec: unknown,
+  before: ObjectMap,
+  after: ObjectMap | undefined,
+  env: Record<string, string> = {},
+) {
+  const app = testApp(t, env)
   const first = (
     await post(app, '/sync', syncRequest(parent(spec), { related: before }))
   ).json() as SyncResponse
@@ -68,6 +74,28 @@ t.test('Postgres password rotated: the pod restarts; the same values: it does no
     related(secret('pg', { host: 'pg.db', database: 'dittofs', user: 'ditto', password: 'one' })),
   )
   t.ok(optional.restarted, 'an optional key (sslmode) removed changes what the pod reads')
+})
+
+t.test('the Percona operator rotates the dittofs user password: the pod restarts', async (t) => {
+  // The pod reads DITTOFS_DATABASE_POSTGRES_* from the Percona operator's pguser Secret (customize asks for it).
+  const percona = { ...minimalSpec(), percona: { enabled: true, deleteWithServer: true } }
+  const env = { HOOKS_OPTIONAL_CHILD_PERCONAPGCLUSTERS: 'true' }
+  const pguser = (password: string) =>
+    secret('ditto-postgres-pguser-dittofs', {
+      host: 'ditto-postgres-primary.storage.svc',
+      port: '5432',
+      dbname: 'dittofs',
+      user: 'dittofs',
+      password,
+    })
+  const rotated = await rotate(t, percona, related(pguser('one')), related(pguser('two')), env)
+  t.ok(rotated.restarted, 'DITTOFS_DATABASE_POSTGRES_PASSWORD comes from the pguser Secret')
+  t.match(annotationsOf(rotated.second)[SECRET_HASH], /ditto-postgres-pguser-dittofs:/)
+  t.notMatch(annotationsOf(rotated.second)[SECRET_HASH], /one|two/, 'digests, never values')
+  const same = await rotate(t, percona, related(pguser('one')), related(pguser('one')), env)
+  t.notOk(same.restarted)
+  const notYet = await rotate(t, percona, related(pguser('one')), undefined, env)
+  t.notOk(notYet.restarted, 'a request without the Secret keeps the digest the pod has')
 })
 
 t.test(

@@ -17,9 +17,10 @@ interface Measured {
   answering: number[]
 }
 
-async function measuredHour(t: Test, options: WorldOptions): Promise<Measured> {
+async function measuredHour(t: Test, options: WorldOptions, shares: string[] = []): Promise<Measured> {
   const world = await World.start(options)
   t.teardown(() => world.close())
+  for (const share of shares) world.emulator.addShare(share)
   world.createParent()
   await world.runFor(3 * 60_000)
   t.equal(world.condition('Ready')?.status, 'True', `${options.hookReplicas ?? 1} replica(s): Ready`)
@@ -44,18 +45,30 @@ async function measuredHour(t: Test, options: WorldOptions): Promise<Measured> {
   }
 }
 
-const timings: Array<[string, WorldOptions]> = [
+const timings: Array<[string, WorldOptions, string[]?]> = [
   ['the defaults (poll every 30 s, resync every 293 s)', {}],
+  [
+    'two snapshot policies, re-pushed hourly as the admin by each replica',
+    {
+      spec: {
+        snapshotPolicies: [
+          { share: '/archive', interval: '@daily' },
+          { share: '/home', interval: '6h' },
+        ],
+      },
+    },
+    ['/archive', '/home'],
+  ],
   [
     'the cluster suite\u2019s timing (poll every 10 s, resync every 23 s)',
     { spec: { adapterDiscovery: { pollingInterval: '10s' } }, resyncPeriodSeconds: 23 },
   ],
 ]
 
-for (const [label, options] of timings) {
+for (const [label, options, shares] of timings) {
   t.test(`two replicas cost DittoFS at most 1.1x one replica's calls: ${label}`, async (t) => {
-    const one = await measuredHour(t, options)
-    const two = await measuredHour(t, { ...options, hookReplicas: 2 })
+    const one = await measuredHour(t, options, shares)
+    const two = await measuredHour(t, { ...options, hookReplicas: 2 }, shares)
     t.same(two.answering, [0, 1], 'both replicas answered syncs')
     t.comment(
       `DittoFS calls per hour: one replica ${one.calls} (${one.lists} lists), two ${two.calls} (${two.lists})`,

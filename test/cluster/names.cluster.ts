@@ -6,6 +6,7 @@ import { collectionPath } from './kube.js'
 import {
   childrenOf,
   clusterWithNamespace,
+  conditionOf,
   dittoServer,
   dittoServersPath,
   KubeError,
@@ -22,6 +23,9 @@ const NAMES = [
   '1starts-with-digit',
   'has.dot',
   'n'.repeat(45),
+  // The longest name the CRD accepts (52: room for the longest child-name suffix within 63), and one more.
+  'n'.repeat(52),
+  'n'.repeat(53),
   'n'.repeat(63),
   'n'.repeat(64),
   'n'.repeat(253),
@@ -73,4 +77,36 @@ t.test('every DittoServer name either works end to end or is refused at admissio
     ).catch(() => false)
     t.ok(deleted, `${label}: deletion completes (the finalize hook lets go)`)
   }
+})
+
+t.test('the longest accepted name gets its adapter Services, named within 63 characters', async (t) => {
+  const name = 'a'.repeat(52)
+  const path = `${dittoServersPath(ns)}/${name}`
+  await c.kube.create(dittoServersPath(ns), dittoServer(name, ns, { storage: { metadataSize: '1Gi' } }))
+  const parent = await waitUntil(
+    'the pod Ready and the adapters discovered',
+    async () => {
+      const p = await c.kube.get(path)
+      const adapters = (p.status?.adapters ?? []) as Array<{ serviceName?: string }>
+      return conditionOf(p, 'AdaptersSynced')?.status === 'True' && adapters.some((a) => a.serviceName) && p
+    },
+    180_000,
+  )
+  const serviceNames = ((parent.status?.adapters ?? []) as Array<{ serviceName?: string }>)
+    .map((a) => a.serviceName)
+    .filter((n): n is string => n !== undefined)
+  t.ok(serviceNames.length >= 2, `adapter Services named in the status: ${serviceNames.join(', ')}`)
+  const services = await waitUntil(
+    'the adapter Services stored by the API server',
+    async () => {
+      const owned = await childrenOf(c, ns, parent.metadata.uid!)
+      return serviceNames.every((n) => owned[`Service/${n}`]) && owned
+    },
+    60_000,
+  )
+  for (const n of serviceNames) {
+    t.ok(n.length <= 63 && services[`Service/${n}`], `${n} (${n.length} characters) accepted`)
+  }
+  await c.kube.delete(path)
+  await waitUntil('deleted', async () => !(await c.kube.find(path)), 120_000)
 })

@@ -25,9 +25,11 @@ import {
   sharedDir,
 } from './layout.js'
 import {
-  freePort,
   isAlive,
+  logFile,
   type ProcessSpec,
+  pidOf,
+  reservePorts,
   startedNames,
   startProcess,
   stopProcess,
@@ -68,22 +70,23 @@ const token = () => randomBytes(24).toString('hex')
 
 export async function planLayout(bin: Binaries, resyncPeriodSeconds: number): Promise<Layout> {
   const state = mkdtempSync(path.join(os.tmpdir(), 'dittofs-hooks-cluster-'))
-  const port = freePort
+  const ports = await reservePorts(11)
+  const port = () => ports.shift()!
   return {
     state,
     bin,
     kubectl: kubectlPath(),
     ports: {
-      etcdClient: await port(),
-      etcdPeer: await port(),
-      apiserver: await port(),
-      controllerManager: await port(),
-      metacontrollerHealth: await port(),
-      metacontrollerMetrics: await port(),
-      hookBalancer: await port(),
-      hooks: [await port(), await port()],
-      nodeAgent: await port(),
-      serviceProxy: await port(),
+      etcdClient: port(),
+      etcdPeer: port(),
+      apiserver: port(),
+      controllerManager: port(),
+      metacontrollerHealth: port(),
+      metacontrollerMetrics: port(),
+      hookBalancer: port(),
+      hooks: [port(), port()],
+      nodeAgent: port(),
+      serviceProxy: port(),
     },
     tokens: { admin: token(), controllerManager: token(), metacontroller: token(), nodeAgent: token() },
     hooksSecretKey: token(),
@@ -309,13 +312,24 @@ function httpStatus(url: string, headers: Record<string, string> = {}, ca?: Buff
   })
 }
 
-const ok = (url: string, headers?: Record<string, string>, ca?: Buffer) => async () =>
-  (await httpStatus(url, headers, ca)) === 200
+const ok = (url: string, headers?: Record<string, string>, ca?: Buffer) => async () => {
+  const status = await httpStatus(url, headers, ca)
+  return status === 200 || `HTTP ${status}`
+}
+
+/** Why the process we started under `name` cannot become healthy any more (it exited), with its last log lines. */
+function exited(layout: Layout, name: string): string | undefined {
+  const pid = pidOf(layout.state, name)
+  if (pid !== undefined && isAlive(pid)) return undefined
+  const log = logFile(layout.state, name)
+  const tail = existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-5).join('\n  ') : ''
+  return `the process exited${tail ? `; its log ends:\n  ${tail}` : ''}`
+}
 
 export async function waitHealthy(layout: Layout, name: string): Promise<void> {
   const p = layout.ports
   const ca = () => readFileSync(pki(layout.state, 'ca.crt'))
-  const checks: Record<string, [string, () => Promise<boolean>, number]> = {
+  const checks: Record<string, [string, () => Promise<boolean | string>, number]> = {
     etcd: ['etcd /health', ok(`http://127.0.0.1:${p.etcdClient}/health`), 60_000],
     'kube-apiserver': [
       'kube-apiserver /readyz',
@@ -340,7 +354,9 @@ export async function waitHealthy(layout: Layout, name: string): Promise<void> {
       ? ([`${name} /readyz`, ok(`http://127.0.0.1:${p.hooks[replica]}/readyz`), 60_000] as const)
       : checks[name]
   if (!check) throw new Error(`no health check for ${name}`)
-  await waitFor(`${check[0]} (log: ${path.join(layout.state, 'logs', `${name}.log`)})`, check[1], check[2])
+  await waitFor(`${check[0]} (log: ${logFile(layout.state, name)})`, check[1], check[2], () =>
+    exited(layout, name),
+  )
 }
 
 export async function startComponent(layout: Layout, spec: ProcessSpec): Promise<void> {
@@ -371,14 +387,16 @@ function mustKubectl(layout: Layout, args: string[], input?: string): string {
 }
 
 /** Our CompositeController with the hook URLs pointed at the local balancer and the resync period shortened
- * (the steady-state test watches several resync periods). Everything else is the shipped manifest. */
-export function localCompositeController(layout: Layout): string {
+ * (the steady-state test watches several resync periods); `hookVersion` as the Helm value sets it. Everything else
+ * is the shipped manifest. */
+export function localCompositeController(layout: Layout, hookVersion?: 'v1' | 'v2'): string {
   const doc = parseAllDocuments(
     readFileSync(path.join(repoRoot, 'manifests/compositecontroller.yaml'), 'utf8'),
   )[0]!
   const controller = doc.toJS() as { spec: { resyncPeriodSeconds: number; hooks: Record<string, any> } }
   controller.spec.resyncPeriodSeconds = layout.resyncPeriodSeconds
   for (const hook of Object.values(controller.spec.hooks)) {
+    if (hookVersion) hook.version = hookVersion
     const { service, ...rest } = hook.webhook
     hook.webhook = { ...rest, url: `http://127.0.0.1:${layout.ports.hookBalancer}${rest.path}` }
     delete hook.webhook.path

@@ -80,29 +80,74 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** A port free on 127.0.0.1 right now (the kernel's choice). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's ephemeral range: ports it hands to `listen(0)` and to outgoing connections. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+    if (low && high && low <= high) return [low, high]
+  } catch {
+    // not Linux: assume the IANA range
+  }
+  return [49152, 65535]
+}
+
+function tryListen(port: number): Promise<net.Server | undefined> {
+  return new Promise((resolve) => {
     const server = net.createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(undefined))
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(server))
   })
 }
 
-/** Polls `check` until it returns true; fails naming `what` and the log to read. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+/**
+ * `count` distinct ports free on 127.0.0.1, for components that bind them later (some only minutes later: a
+ * second hook replica). Taken below the kernel's ephemeral range, so that no `listen(0)` and no outgoing
+ * connection can take one in the meantime, and held all at once while choosing, so that no two are the same.
+ */
+export async function reservePorts(count: number): Promise<number[]> {
+  const [ephemeralLow] = ephemeralRange()
+  const low = 10_000
+  const high = ephemeralLow > low + 1000 ? ephemeralLow - 1 : 29_999
+  const held: net.Server[] = []
+  try {
+    let candidate = low + Math.floor(Math.random() * (high - low))
+    for (let tries = 0; held.length < count && tries < high - low; tries++) {
+      candidate = candidate >= high ? low : candidate + 1
+      const server = await tryListen(candidate)
+      if (server) held.push(server)
+    }
+    if (held.length < count) throw new Error(`only ${held.length} of ${count} ports free in ${low}-${high}`)
+    return held.map((server) => (server.address() as net.AddressInfo).port)
+  } finally {
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))))
+  }
+}
+
+/** Polls `check` until it returns true; fails naming `what`, the last answer or error, and the log to read.
+ * `check` returns true when healthy, or a description of what it saw instead; `gone` ends the wait early
+ * (the process exited). */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean | string>,
+  timeoutMs: number,
+  gone?: () => string | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  let lastError = ''
+  let last = ''
   while (Date.now() < deadline) {
     try {
-      if (await check()) return
+      const result = await check()
+      if (result === true) return
+      last = typeof result === 'string' ? result : 'not yet'
     } catch (error) {
-      lastError = (error as Error).message
+      last = (error as Error).message
     }
+    const reason = gone?.()
+    if (reason) throw new Error(`${what}: ${reason}${last ? ` (last check: ${last})` : ''}`)
     await sleep(250)
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`)
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`)
 }

@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap'
 import { CloudController, LB_FINALIZER } from './cluster/cloud.js'
 import { KubeError, type KubeObject } from './cluster/kube.js'
+import { waitFor } from './cluster/processes.js'
 
 const PATH = '/api/v1/namespaces/ns/services/lb'
 
@@ -70,21 +71,14 @@ class FakeApi {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Waits for `what` (the controller's delays are tens of milliseconds; the bound only ends a broken run). */
+const until = (what: string, check: () => boolean) => waitFor(what, async () => check(), 5_000)
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (check()) return
-    await sleep(5)
-  }
-  throw new Error(`never happened: ${what}`)
-}
-
-function setup(t: Test, options: { deliver: boolean }) {
+function setup(t: Test, options: { deliver: boolean; provisionDelayMs?: number }) {
   const api = new FakeApi()
   const cloud = new CloudController({
     kube: api,
-    provisionDelayMs: 60,
+    provisionDelayMs: options.provisionDelayMs ?? 60,
     releaseDelayMs: 20,
     retryDelayMs: 10,
     log: () => {},
@@ -99,7 +93,8 @@ function setup(t: Test, options: { deliver: boolean }) {
 }
 
 t.test('deleted while its load balancer is provisioning: released, never published', async (t) => {
-  const { api, cloud } = setup(t, { deliver: true })
+  // Provisioning takes a minute here: the deletion surely arrives while it is pending.
+  const { api, cloud } = setup(t, { deliver: true, provisionDelayMs: 60_000 })
   cloud.onService('ADDED', api.create())
   await until('the finalizer added', () => api.svc?.metadata.finalizers?.includes(LB_FINALIZER) === true)
   api.requestDeletion()

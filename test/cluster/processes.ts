@@ -80,18 +80,16 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** The kernel's ephemeral range: ports it hands to `listen(0)` and to outgoing connections. */
-function ephemeralRange(): [number, number] {
+/** The lowest port of the kernel's ephemeral range: from there on it hands ports to `listen(0)` and to outgoing
+ * connections. */
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-      .trim()
-      .split(/\s+/)
-      .map(Number)
-    if (low && high && low <= high) return [low, high]
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    if (low > 0) return low
   } catch {
     // not Linux: assume the IANA range
   }
-  return [49152, 65535]
+  return 49152
 }
 
 function tryListen(port: number): Promise<net.Server | undefined> {
@@ -108,9 +106,9 @@ function tryListen(port: number): Promise<net.Server | undefined> {
  * connection can take one in the meantime, and held all at once while choosing, so that no two are the same.
  */
 export async function reservePorts(count: number): Promise<number[]> {
-  const [ephemeralLow] = ephemeralRange()
   const low = 10_000
-  const high = ephemeralLow > low + 1000 ? ephemeralLow - 1 : 29_999
+  const ephemeral = ephemeralLow()
+  const high = ephemeral > low + 1000 ? ephemeral - 1 : 29_999
   const held: net.Server[] = []
   try {
     let candidate = low + Math.floor(Math.random() * (high - low))

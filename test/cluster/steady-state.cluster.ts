@@ -11,7 +11,6 @@ import {
   childrenOf,
   cluster,
   conditionOf,
-  countWrites,
   createNamespace,
   deleteNamespace,
   dittofsCalls,
@@ -20,6 +19,7 @@ import {
   restartMetacontroller,
   setHookReplicas,
   waitUntil,
+  writesOver,
 } from './support.js'
 
 const c: Cluster = cluster()
@@ -62,18 +62,12 @@ async function convergedDittoServer(ns: string, name: string): Promise<KubeObjec
 }
 
 async function quietWindow(ns: string, name: string, windowMs = WINDOW_MS) {
-  // Let the last convergence writes settle, then count.
-  await new Promise((r) => setTimeout(r, 15_000))
-  const counter = countWrites(c, ns)
-  await counter.ready
-  await agent(c, 'DELETE', '/counts')
-  await new Promise((r) => setTimeout(r, windowMs))
-  counter.stop()
+  const writes = await writesOver(c, ns, windowMs, () => agent(c, 'DELETE', '/counts'))
   const calls = await dittofsCalls(c, ns, name)
   const perHour = (n: number) => Math.round((n * 3_600_000) / windowMs)
   return {
-    writes: [...counter.writes],
-    writesPerHour: perHour(counter.writes.length),
+    writes,
+    writesPerHour: perHour(writes.length),
     dittofsCallsPerHour: perHour(calls),
     calls,
   }

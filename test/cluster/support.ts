@@ -173,6 +173,25 @@ export function countWrites(c: Cluster, ns: string) {
   }
 }
 
+/**
+ * The writes in `ns` over `windowMs` of quiet: waits for the last convergence writes to settle, starts counting,
+ * runs `beforeWindow` (e.g. resetting other counters) once the watches are ready, then counts for the window.
+ */
+export async function writesOver(
+  c: Cluster,
+  ns: string,
+  windowMs: number,
+  beforeWindow?: () => Promise<unknown>,
+): Promise<string[]> {
+  await sleep(15_000)
+  const counter = countWrites(c, ns)
+  await counter.ready
+  await beforeWindow?.()
+  await sleep(windowMs)
+  counter.stop()
+  return [...counter.writes]
+}
+
 // ---- the real DittoFS, through the Service proxy ----------------------------------------------------------
 
 export interface DittoFsAnswer {
